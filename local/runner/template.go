@@ -1,0 +1,510 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Template is what the runner needs from a SAM template: the functions with
+// their routes, and the resources it has to create in the emulator.
+type Template struct {
+	Functions []Function
+	Tables    []Table
+	Queues    []Queue
+}
+
+// Function is one AWS::Serverless::Function with Globals.Function merged in.
+type Function struct {
+	Name        string // logical id
+	Handler     string
+	Runtime     string
+	Timeout     int // seconds
+	MemorySize  int // MB
+	Environment map[string]string
+	Routes      []Route
+	Queues      []QueueEvent
+}
+
+// Route is one HttpApi event of a function.
+type Route struct {
+	Function string
+	Method   string // upper case, or ANY
+	Path     string // e.g. /contacts/{id}
+	Public   bool   // Auth: {Authorizer: NONE}
+}
+
+// Key is the API Gateway route key, "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// QueueEvent is an SQS event source of a function. The runner does not poll
+// queues yet; the parsed shape is kept so that it can.
+type QueueEvent struct {
+	Queue                   string // logical id of the queue
+	BatchSize               int
+	ReportBatchItemFailures bool
+}
+
+// Table is one AWS::DynamoDB::Table: Properties keep the template's shape.
+type Table struct {
+	LogicalID  string
+	Name       string
+	Properties map[string]any
+}
+
+// Queue is one AWS::SQS::Queue.
+type Queue struct {
+	LogicalID  string
+	Name       string
+	Properties map[string]any
+}
+
+// DefaultTableName is the local table name when a table sets no TableName.
+const DefaultTableName = "contacts-local"
+
+// LoadTemplate reads and resolves a SAM template file.
+func LoadTemplate(path string) (*Template, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template: %w", err)
+	}
+	return ParseTemplate(b)
+}
+
+// ParseTemplate resolves a SAM template's short-form intrinsics (!Ref,
+// !GetAtt, !Sub) to local values and extracts functions, tables and queues.
+func ParseTemplate(b []byte) (*Template, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("parse template: empty document")
+	}
+	doc := root.Content[0]
+	r := &resolver{params: map[string]any{}, resources: map[string]resource{}}
+
+	// Parameters and resource types first: the resolver needs both.
+	if p := mapGet(doc, "Parameters"); p != nil {
+		for i := 0; i+1 < len(p.Content); i += 2 {
+			name := p.Content[i].Value
+			var def any
+			if d := mapGet(p.Content[i+1], "Default"); d != nil {
+				def = scalarValue(d)
+			}
+			r.params[name] = def
+		}
+	}
+	res := mapGet(doc, "Resources")
+	if res == nil {
+		return nil, fmt.Errorf("parse template: no Resources")
+	}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		id := res.Content[i].Value
+		typ := ""
+		if t := mapGet(res.Content[i+1], "Type"); t != nil {
+			typ = t.Value
+		}
+		r.resources[id] = resource{typ: typ, node: res.Content[i+1]}
+	}
+	// Local names of tables and queues (they may be referenced before they appear).
+	for id, rs := range r.resources {
+		switch rs.typ {
+		case "AWS::DynamoDB::Table":
+			name := DefaultTableName
+			if n := mapGet(mapGet(rs.node, "Properties"), "TableName"); n != nil {
+				if s, ok := r.resolve(n).(string); ok && s != "" {
+					name = s
+				}
+			}
+			rs.name = name
+		case "AWS::SQS::Queue":
+			name := id
+			if n := mapGet(mapGet(rs.node, "Properties"), "QueueName"); n != nil {
+				if s, ok := r.resolve(n).(string); ok && s != "" {
+					name = s
+				}
+			}
+			rs.name = name
+		default:
+			rs.name = id
+		}
+		r.resources[id] = rs
+	}
+
+	globals := map[string]any{}
+	if g := mapGet(mapGet(doc, "Globals"), "Function"); g != nil {
+		if m, ok := r.resolve(g).(map[string]any); ok {
+			globals = m
+		}
+	}
+
+	t := &Template{}
+	ids := make([]string, 0, len(r.resources))
+	for id := range r.resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		rs := r.resources[id]
+		props, _ := r.resolve(mapGet(rs.node, "Properties")).(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+		}
+		switch rs.typ {
+		case "AWS::Serverless::Function":
+			fn, err := buildFunction(id, mergeGlobals(globals, props))
+			if err != nil {
+				return nil, err
+			}
+			t.Functions = append(t.Functions, fn)
+		case "AWS::DynamoDB::Table":
+			t.Tables = append(t.Tables, Table{LogicalID: id, Name: rs.name, Properties: props})
+		case "AWS::SQS::Queue":
+			t.Queues = append(t.Queues, Queue{LogicalID: id, Name: rs.name, Properties: props})
+		}
+	}
+	return t, nil
+}
+
+func mergeGlobals(globals, props map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range globals {
+		out[k] = v
+	}
+	for k, v := range props {
+		if k == "Environment" {
+			// Variables merge key by key, the function's own win.
+			vars := map[string]any{}
+			if g, ok := globals["Environment"].(map[string]any); ok {
+				if gv, ok := g["Variables"].(map[string]any); ok {
+					for k, v := range gv {
+						vars[k] = v
+					}
+				}
+			}
+			if f, ok := v.(map[string]any); ok {
+				if fv, ok := f["Variables"].(map[string]any); ok {
+					for k, v := range fv {
+						vars[k] = v
+					}
+				}
+			}
+			out[k] = map[string]any{"Variables": vars}
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func buildFunction(id string, p map[string]any) (Function, error) {
+	fn := Function{
+		Name:        id,
+		Handler:     str(p["Handler"]),
+		Runtime:     str(p["Runtime"]),
+		Timeout:     intOr(p["Timeout"], 3),
+		MemorySize:  intOr(p["MemorySize"], 128),
+		Environment: map[string]string{},
+	}
+	if fn.Handler == "" {
+		fn.Handler = "bootstrap"
+	}
+	if env, ok := p["Environment"].(map[string]any); ok {
+		if vars, ok := env["Variables"].(map[string]any); ok {
+			for k, v := range vars {
+				fn.Environment[k] = str(v)
+			}
+		}
+	}
+	evs, _ := p["Events"].(map[string]any)
+	names := make([]string, 0, len(evs))
+	for n := range evs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ev, _ := evs[n].(map[string]any)
+		props, _ := ev["Properties"].(map[string]any)
+		switch str(ev["Type"]) {
+		case "HttpApi":
+			rt := Route{Function: id, Method: strings.ToUpper(str(props["Method"])), Path: str(props["Path"])}
+			if rt.Method == "" || rt.Method == "*" {
+				rt.Method = "ANY"
+			}
+			if rt.Path == "" {
+				return fn, fmt.Errorf("function %s event %s: HttpApi without Path", id, n)
+			}
+			if auth, ok := props["Auth"].(map[string]any); ok && str(auth["Authorizer"]) == "NONE" {
+				rt.Public = true
+			}
+			fn.Routes = append(fn.Routes, rt)
+		case "SQS":
+			q := QueueEvent{Queue: queueRef(props["Queue"]), BatchSize: intOr(props["BatchSize"], 10)}
+			if frt, ok := props["FunctionResponseTypes"].([]any); ok {
+				for _, x := range frt {
+					if str(x) == "ReportBatchItemFailures" {
+						q.ReportBatchItemFailures = true
+					}
+				}
+			}
+			fn.Queues = append(fn.Queues, q)
+		}
+	}
+	return fn, nil
+}
+
+// queueRef recovers the queue's logical id from a resolved !GetAtt X.Arn.
+func queueRef(v any) string {
+	s := str(v)
+	if i := strings.LastIndex(s, ":"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+type resource struct {
+	typ  string
+	name string // local physical name
+	node *yaml.Node
+}
+
+type resolver struct {
+	params    map[string]any
+	resources map[string]resource
+}
+
+const (
+	localRegion  = "us-east-1"
+	localAccount = "123456789012"
+)
+
+// ref resolves !Ref: a parameter to its Default, a pseudo parameter to its
+// local value, a resource to its local physical id.
+func (r *resolver) ref(name string) any {
+	switch name {
+	case "AWS::Region":
+		return localRegion
+	case "AWS::AccountId":
+		return localAccount
+	case "AWS::StackName":
+		return "contacts-local"
+	case "AWS::Partition":
+		return "aws"
+	case "AWS::URLSuffix":
+		return "amazonaws.com"
+	case "AWS::NoValue":
+		return nil
+	}
+	if v, ok := r.params[name]; ok {
+		return v
+	}
+	if rs, ok := r.resources[name]; ok {
+		switch rs.typ {
+		case "AWS::SQS::Queue":
+			return "http://127.0.0.1:4566/" + localAccount + "/" + rs.name
+		default:
+			return rs.name
+		}
+	}
+	return name
+}
+
+func (r *resolver) getAtt(name, attr string) any {
+	rs, ok := r.resources[name]
+	if !ok {
+		return name + "." + attr
+	}
+	switch {
+	case rs.typ == "AWS::SQS::Queue" && attr == "Arn":
+		return "arn:aws:sqs:" + localRegion + ":" + localAccount + ":" + rs.name
+	case rs.typ == "AWS::SQS::Queue" && attr == "QueueName":
+		return rs.name
+	case rs.typ == "AWS::SQS::Queue" && attr == "QueueUrl":
+		return "http://127.0.0.1:4566/" + localAccount + "/" + rs.name
+	case rs.typ == "AWS::DynamoDB::Table" && attr == "Arn":
+		return "arn:aws:dynamodb:" + localRegion + ":" + localAccount + ":table/" + rs.name
+	case attr == "Arn":
+		return "arn:aws:local:" + localRegion + ":" + localAccount + ":" + rs.name
+	}
+	return rs.name + "." + attr
+}
+
+// resolve turns a YAML node into plain Go values, evaluating intrinsics.
+func (r *resolver) resolve(n *yaml.Node) any {
+	if n == nil {
+		return nil
+	}
+	switch n.Tag {
+	case "!Ref":
+		return r.ref(n.Value)
+	case "!GetAtt":
+		var parts []string
+		if n.Kind == yaml.ScalarNode {
+			parts = strings.SplitN(n.Value, ".", 2)
+		} else {
+			for _, c := range n.Content {
+				parts = append(parts, str(r.resolve(c)))
+			}
+		}
+		if len(parts) < 2 {
+			return n.Value
+		}
+		return r.getAtt(parts[0], parts[1])
+	case "!Sub":
+		if n.Kind == yaml.ScalarNode {
+			return r.sub(n.Value, nil)
+		}
+		if n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
+			vars, _ := r.resolve(safeIndex(n.Content, 1)).(map[string]any)
+			return r.sub(n.Content[0].Value, vars)
+		}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			return r.resolve(n.Content[0])
+		}
+		return nil
+	case yaml.AliasNode:
+		return r.resolve(n.Alias)
+	case yaml.MappingNode:
+		// Long-form intrinsics.
+		if len(n.Content) == 2 {
+			k, v := n.Content[0].Value, n.Content[1]
+			switch k {
+			case "Ref":
+				return r.ref(v.Value)
+			case "Fn::GetAtt":
+				c := *v
+				c.Tag = "!GetAtt"
+				return r.resolve(&c)
+			case "Fn::Sub":
+				c := *v
+				c.Tag = "!Sub"
+				return r.resolve(&c)
+			}
+		}
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = r.resolve(n.Content[i+1])
+		}
+		return m
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			out = append(out, r.resolve(c))
+		}
+		return out
+	default:
+		return scalarValue(n)
+	}
+}
+
+func (r *resolver) sub(s string, vars map[string]any) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], "${")
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		b.WriteString(s[i : i+j])
+		i += j
+		k := strings.IndexByte(s[i:], '}')
+		if k < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		name := s[i+2 : i+k]
+		i += k + 1
+		if strings.HasPrefix(name, "!") { // ${!Literal}
+			b.WriteString("${" + name[1:] + "}")
+			continue
+		}
+		if v, ok := vars[name]; ok {
+			b.WriteString(str(v))
+			continue
+		}
+		if res, attr, ok := strings.Cut(name, "."); ok {
+			if _, known := r.resources[res]; known {
+				b.WriteString(str(r.getAtt(res, attr)))
+				continue
+			}
+		}
+		b.WriteString(str(r.ref(name)))
+	}
+	return b.String()
+}
+
+func safeIndex(ns []*yaml.Node, i int) *yaml.Node {
+	if i < len(ns) {
+		return ns[i]
+	}
+	return nil
+}
+
+func mapGet(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalarValue(n *yaml.Node) any {
+	switch n.Tag {
+	case "!!int":
+		if v, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
+			return v
+		}
+	case "!!float":
+		if v, err := strconv.ParseFloat(n.Value, 64); err == nil {
+			return v
+		}
+	case "!!bool":
+		if v, err := strconv.ParseBool(n.Value); err == nil {
+			return v
+		}
+	case "!!null":
+		return nil
+	}
+	return n.Value
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func intOr(v any, def int) int {
+	switch x := v.(type) {
+	case int64:
+		return int(x)
+	case int:
+		return x
+	case float64:
+		return int(x)
+	case string:
+		if n, err := strconv.Atoi(x); err == nil {
+			return n
+		}
+	}
+	return def
+}
