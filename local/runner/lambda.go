@@ -153,16 +153,16 @@ type instance struct {
 	srv     *http.Server
 	started time.Time
 
-	next   chan *invocation // handed to /next; buffered 1
-	exited chan struct{}    // closed when the process has exited
-	exitMu sync.Mutex
+	next    chan *invocation // handed to /next; buffered 1
+	exited  chan struct{}    // closed when the process has exited
+	exitMu  sync.Mutex
 	exitErr error
 
-	mu        sync.Mutex
-	current   *invocation
-	initErr   []byte
-	sawNext   bool
-	stopOnce  sync.Once
+	mu       sync.Mutex
+	current  *invocation
+	initErr  []byte
+	sawNext  bool
+	stopOnce sync.Once
 }
 
 func startInstance(p *pool, seq int) (*instance, error) {

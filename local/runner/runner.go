@@ -33,11 +33,11 @@ type Config struct {
 	// NoEmulator skips starting and using the emulator (tests of the
 	// gateway and runtime only). Tables are not created.
 	NoEmulator   bool
-	Persist      bool   // keep emulator state under <Root>/.local/moto across restarts
-	MaxInstances int    // per function; default 4
-	KeyPath      string // default <Root>/.local/jwt/private.pem
-	OpenAPIPath  string // default <Root>/shared/openapi/openapi.json
-	BuildDir     string // default <Root>/.local/build
+	Persist      bool          // keep emulator state under <Root>/.local/moto across restarts
+	MaxInstances int           // per function; default 4
+	KeyPath      string        // default <Root>/.local/jwt/private.pem
+	OpenAPIPath  string        // default <Root>/shared/openapi/openapi.json
+	BuildDir     string        // default <Root>/.local/build
 	Build        BuildFunc     // default: make build-<LogicalId>
 	BuildJobs    int           // builds at once; default 2
 	OnColdStart  ColdStartFunc // optional
