@@ -1,0 +1,56 @@
+package store
+
+import "strings"
+
+// Key prefixes. Every key of a site starts with "S#<site>#"; a site id never
+// contains '#', so one site's keys can never be read as another's.
+//
+// Inside a contact's partition, the sort keys order as
+//
+//	CREDENTIAL < EVENT#... < NOTE#... < PROFILE < TAG#...
+//
+// so the profile reads its non-event items with one range (SK > "EVENT#~")
+// that skips the lifecycle and never touches the credential.
+const (
+	skProfile    = "PROFILE"
+	skClaim      = "CLAIM"
+	skEventPre   = "EVENT#"
+	skEventAfter = "EVENT#~" // sorts after every EVENT#<time> key
+	skNotePre    = "NOTE#"
+	skTagPre     = "TAG#"
+)
+
+func sitePrefix(site string) string { return "S#" + site + "#" }
+
+// contactPK is the partition holding a contact's profile and everything on it.
+func contactPK(site, id string) string { return "S#" + site + "#C#" + id }
+
+// emailClaimPK is the item that makes an email unique within a site.
+func emailClaimPK(site, emailKey string) string { return "S#" + site + "#EMAIL#" + emailKey }
+
+// sitePK is the partition of per-site items: settings and the tag registry.
+func sitePK(site string) string { return "S#" + site }
+
+func noteSK(id string) string { return skNotePre + id }
+func tagSK(tag string) string { return skTagPre + tag }
+
+// eventSK orders lifecycle entries by time, then id.
+func eventSK(at, id string) string { return skEventPre + at + "#" + id }
+
+// listPK is GSI1's partition for a site's contacts (newest first by GSI1SK).
+func listPK(site string) string { return "S#" + site + "#CONTACTS" }
+
+// tagListPK is GSI1's partition for a site's contacts carrying one tag.
+func tagListPK(site, tag string) string { return "S#" + site + "#TAG#" + tag }
+
+// listSK sorts contacts by when they were added, then by id.
+func listSK(addedAt, id string) string { return addedAt + "#" + id }
+
+// searchPK is the partition of GSI2 (email keys) and GSI3 (name keys).
+func searchPK(site string) string { return "S#" + site + "#CONTACTS" }
+
+// nameSK is GSI3's sort key: the lower-cased name, then the id.
+func nameSK(nameKey, id string) string { return nameKey + "#" + id }
+
+// belongsTo reports whether key is one of site's keys.
+func belongsTo(key, site string) bool { return strings.HasPrefix(key, sitePrefix(site)) || key == sitePK(site) }
