@@ -171,7 +171,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string, st
 			return g.serveOpenAPI(w, r)
 		}
 	}
-	m, ok := g.router.Find(r.Method, r.URL.Path)
+	m, ok := g.router.Find(r.Method, r.URL.EscapedPath())
 	if !ok {
 		return writeMessage(w, http.StatusNotFound, "Not Found")
 	}
