@@ -53,4 +53,6 @@ func searchPK(site string) string { return "S#" + site + "#CONTACTS" }
 func nameSK(nameKey, id string) string { return nameKey + "#" + id }
 
 // belongsTo reports whether key is one of site's keys.
-func belongsTo(key, site string) bool { return strings.HasPrefix(key, sitePrefix(site)) || key == sitePK(site) }
+func belongsTo(key, site string) bool {
+	return strings.HasPrefix(key, sitePrefix(site)) || key == sitePK(site)
+}
