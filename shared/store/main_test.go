@@ -54,5 +54,3 @@ func TestMain(m *testing.M) {
 }
 
 func newStore() *store.Store { return store.New(db, table) }
-
-
