@@ -143,7 +143,7 @@ func (e *Emulator) Start(ctx context.Context) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("emulator replay: status %d", resp.StatusCode)
 		}
-		e.Log.Info("emulator state restored", "duration", time.Since(start).Round(time.Millisecond))
+		e.Log.Info("emulator state restored", "duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	return nil
 }

@@ -345,8 +345,10 @@ func (i *instance) handleError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	// The error text may carry user data: it goes to debug only.
 	i.pool.log.Warn("function returned an error", "instance", i.name,
-		"error_type", r.Header.Get("Lambda-Runtime-Function-Error-Type"), "error", truncate(string(body), 500))
+		"error_type", r.Header.Get("Lambda-Runtime-Function-Error-Type"))
+	i.pool.log.Debug("function error", "instance", i.name, "error", truncate(string(body), 500))
 	inv.result <- result{body: body, err: fmt.Errorf("%w: %s", ErrFunction, truncate(string(body), 200))}
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte(`{"status":"OK"}`))

@@ -57,6 +57,9 @@ type Runner struct {
 	emulator *Emulator
 	routes   int
 
+	coldMu sync.Mutex
+	cold   map[string][]time.Duration
+
 	closeOnce sync.Once
 }
 
@@ -124,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}}
+	r := &Runner{cfg: cfg, log: cfg.Logger, pools: map[string]*pool{}, cold: map[string][]time.Duration{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -164,7 +167,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 	var routes []Route
 	for _, fn := range tmpl.Functions {
 		bootstrap := filepath.Join(cfg.BuildDir, fn.Name, "bootstrap")
-		r.pools[fn.Name] = newPool(fn, bootstrap, functionEnv(fn, endpoint), cfg.MaxInstances, r.log, cfg.OnColdStart)
+		r.pools[fn.Name] = newPool(fn, bootstrap, functionEnv(fn, endpoint), cfg.MaxInstances, r.log, r.recordColdStart)
 		routes = append(routes, fn.Routes...)
 	}
 	r.routes = len(routes)
@@ -240,7 +243,7 @@ func (r *Runner) buildAll(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	r.log.Info("functions built", "count", len(r.tmpl.Functions), "duration", time.Since(start).Round(time.Millisecond))
+	r.log.Info("functions built", "count", len(r.tmpl.Functions), "duration", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
@@ -280,6 +283,39 @@ func (r *Runner) EmulatorURL() string {
 		return ""
 	}
 	return "http://" + r.emulator.Addr
+}
+
+// ColdStarts returns, per function, the cold starts measured so far: the
+// time from each instance's process start to its first /next call.
+func (r *Runner) ColdStarts() map[string][]time.Duration {
+	r.coldMu.Lock()
+	defer r.coldMu.Unlock()
+	out := make(map[string][]time.Duration, len(r.cold))
+	for k, v := range r.cold {
+		out[k] = append([]time.Duration(nil), v...)
+	}
+	return out
+}
+
+// StopInstances stops every instance of a function (waiting for running
+// invocations is not done: use it between requests), so that the next
+// invocation is a cold start again.
+func (r *Runner) StopInstances(name string) error {
+	p, ok := r.pools[name]
+	if !ok {
+		return fmt.Errorf("no function %q in the template", name)
+	}
+	p.close(2 * time.Second)
+	return nil
+}
+
+func (r *Runner) recordColdStart(fn string, d time.Duration) {
+	r.coldMu.Lock()
+	r.cold[fn] = append(r.cold[fn], d)
+	r.coldMu.Unlock()
+	if r.cfg.OnColdStart != nil {
+		r.cfg.OnColdStart(fn, d)
+	}
 }
 
 // Token signs a token for c with the runner's key.

@@ -218,4 +218,18 @@ func TestRuntimeThroughGateway(t *testing.T) {
 			t.Error("unknown function invoked")
 		}
 	})
+
+	t.Run("cold start after StopInstances", func(t *testing.T) {
+		before := len(r.ColdStarts()["ProxyFunction"])
+		if err := r.StopInstances("ProxyFunction"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Invoke(context.Background(), "ProxyFunction", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		cs := r.ColdStarts()["ProxyFunction"]
+		if len(cs) != before+1 || cs[len(cs)-1] <= 0 || cs[len(cs)-1] > 5*time.Second {
+			t.Errorf("cold starts = %v, want one more than %d", cs, before)
+		}
+	})
 }
