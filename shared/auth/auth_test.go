@@ -1,0 +1,61 @@
+package auth
+
+import (
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// TestPermissionMatrix spells out, role by role, what each may do. A change
+// to the matrix must change this table too.
+func TestPermissionMatrix(t *testing.T) {
+	all := []Action{ReadContacts, CreateContacts, EditContacts, DeleteContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags, ReadRevenue}
+	want := map[Role][]Action{
+		Owner:     all,
+		Admin:     all,
+		Assistant: {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags},
+		Support:   {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, ManageTags, ReadTags},
+		Service:   {},
+		"guest":   {},
+	}
+	for role, allowed := range want {
+		for _, action := range all {
+			expect := false
+			for _, a := range allowed {
+				expect = expect || a == action
+			}
+			if got := Can(role, action); got != expect {
+				t.Errorf("Can(%s, %s) = %v, want %v", role, action, got, expect)
+			}
+		}
+	}
+}
+
+func TestFromRequest(t *testing.T) {
+	req := func(claims map[string]string) events.APIGatewayV2HTTPRequest {
+		var r events.APIGatewayV2HTTPRequest
+		r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+		return r
+	}
+	c, err := FromRequest(req(map[string]string{"site": "demo", "role": "admin", "email": "a@example.com", "sub": "u1", "tz": "Europe/Berlin"}))
+	if err != nil || c.Site != "demo" || c.Role != Admin || c.Location.String() != "Europe/Berlin" {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	c, err = FromRequest(req(map[string]string{"site": "demo", "role": "owner", "tz": "Mars/Olympus"}))
+	if err != nil || c.Location.String() != "UTC" {
+		t.Fatalf("an unknown time zone falls back to UTC: %+v, %v", c, err)
+	}
+	for _, claims := range []map[string]string{
+		{"role": "owner"},                  // no site
+		{"site": "demo"},                   // no role
+		{"site": "demo", "role": "root"},   // unknown role
+		{"site": "de#mo", "role": "owner"}, // a site that could forge keys
+	} {
+		if _, err := FromRequest(req(claims)); err == nil {
+			t.Errorf("claims %v accepted", claims)
+		}
+	}
+	if _, err := FromRequest(events.APIGatewayV2HTTPRequest{}); err == nil {
+		t.Error("request without authorizer accepted")
+	}
+}
