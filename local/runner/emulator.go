@@ -27,8 +27,10 @@ import (
 // /moto-api/recorder/replay-recording before anything else talks to the
 // emulator. Before replaying, read-only DynamoDB calls are dropped from the
 // recording so that it grows with writes only. Replay is exact for DynamoDB
-// (client-chosen keys); it is not for SQS receipts (receipt handles change),
-// so queues come back with their messages as sent, not as consumed.
+// (client-chosen keys). For SQS only the queues are replayed, not their
+// messages: receipt handles change from one emulator to the next, so a
+// replayed DeleteMessage would not delete and every message ever sent would
+// come back. Messages in flight when the runner stops are therefore lost.
 type Emulator struct {
 	Addr    string // 127.0.0.1:4566
 	Command string // path of moto_server
@@ -155,6 +157,14 @@ var readOnlyTargets = map[string]bool{
 	"ListTagsOfResource": true, "DescribeEndpoints": true, "DescribeLimits": true,
 }
 
+// sqsKeptOps are the SQS calls replayed: queues and their settings. Message
+// calls are not: a replayed DeleteMessage carries a receipt handle the new
+// emulator never issued, so messages would come back after each restart.
+var sqsKeptOps = map[string]bool{
+	"CreateQueue": true, "DeleteQueue": true, "SetQueueAttributes": true,
+	"TagQueue": true, "UntagQueue": true, "AddPermission": true, "RemovePermission": true,
+}
+
 // compactRecording rewrites the recording without read-only calls and
 // returns how many entries remain.
 func compactRecording(path string) (int, error) {
@@ -190,6 +200,9 @@ func compactRecording(path string) (int, error) {
 			}
 		}
 		if op, ok := strings.CutPrefix(target, "DynamoDB_20120810."); ok && readOnlyTargets[op] {
+			continue
+		}
+		if op, ok := strings.CutPrefix(target, "AmazonSQS."); ok && !sqsKeptOps[op] {
 			continue
 		}
 		kept.Write(line)
@@ -230,6 +243,17 @@ func (e *Emulator) Stop() {
 
 // dynamo calls a DynamoDB JSON API operation on the emulator.
 func (e *Emulator) dynamo(ctx context.Context, op string, in any, out any) error {
+	return e.call(ctx, "dynamodb", "DynamoDB_20120810", op, in, out)
+}
+
+// sqs calls an SQS JSON API operation on the emulator.
+func (e *Emulator) sqs(ctx context.Context, op string, in any, out any) error {
+	return e.call(ctx, "sqs", "AmazonSQS", op, in, out)
+}
+
+// call sends one AWS JSON 1.0 request. moto does not check signatures; the
+// Authorization header only carries the region.
+func (e *Emulator) call(ctx context.Context, service, prefix, op string, in any, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -239,14 +263,14 @@ func (e *Emulator) dynamo(ctx context.Context, op string, in any, out any) error
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/"+localRegion+"/dynamodb/aws4_request, SignedHeaders=host, Signature=local")
+	req.Header.Set("X-Amz-Target", prefix+"."+op)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/"+localRegion+"/"+service+"/aws4_request, SignedHeaders=host, Signature=local")
 	resp, err := e.httpClient().Do(req)
 	if err != nil {
-		return fmt.Errorf("dynamodb %s: %w", op, err)
+		return fmt.Errorf("%s %s: %w", service, op, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode != http.StatusOK {
 		var ae struct {
 			Type    string `json:"__type"`
@@ -254,7 +278,7 @@ func (e *Emulator) dynamo(ctx context.Context, op string, in any, out any) error
 		}
 		_ = json.Unmarshal(body, &ae)
 		typ := ae.Type[strings.LastIndexByte(ae.Type, '#')+1:]
-		return &awsError{Op: op, Type: typ, Message: ae.Message, Status: resp.StatusCode}
+		return &awsError{Service: service, Op: op, Type: typ, Message: ae.Message, Status: resp.StatusCode}
 	}
 	if out != nil {
 		return json.Unmarshal(body, out)
@@ -263,12 +287,12 @@ func (e *Emulator) dynamo(ctx context.Context, op string, in any, out any) error
 }
 
 type awsError struct {
-	Op, Type, Message string
-	Status            int
+	Service, Op, Type, Message string
+	Status                     int
 }
 
 func (e *awsError) Error() string {
-	return fmt.Sprintf("dynamodb %s: %s: %s (status %d)", e.Op, e.Type, e.Message, e.Status)
+	return fmt.Sprintf("%s %s: %s: %s (status %d)", e.Service, e.Op, e.Type, e.Message, e.Status)
 }
 
 // CreateTables creates each table missing from the emulator from its

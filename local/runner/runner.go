@@ -32,16 +32,17 @@ type Config struct {
 	EmulatorAddr string // default 127.0.0.1:4566
 	// NoEmulator skips starting and using the emulator (tests of the
 	// gateway and runtime only). Tables are not created.
-	NoEmulator   bool
-	Persist      bool          // keep emulator state under <Root>/.local/moto across restarts
-	MaxInstances int           // per function; default 4
-	KeyPath      string        // default <Root>/.local/jwt/private.pem
-	OpenAPIPath  string        // default <Root>/shared/openapi/openapi.json
-	BuildDir     string        // default <Root>/.local/build
-	Build        BuildFunc     // default: make build-<LogicalId>
-	BuildJobs    int           // builds at once; default 2
-	OnColdStart  ColdStartFunc // optional
-	Logger       *slog.Logger  // default slog.Default()
+	NoEmulator      bool
+	EmulatorCommand string        // default <Root>/.local/venv/bin/moto_server
+	Persist         bool          // keep emulator state under <Root>/.local/moto across restarts
+	MaxInstances    int           // per function; default 4
+	KeyPath         string        // default <Root>/.local/jwt/private.pem
+	OpenAPIPath     string        // default <Root>/shared/openapi/openapi.json
+	BuildDir        string        // default <Root>/.local/build
+	Build           BuildFunc     // default: make build-<LogicalId>
+	BuildJobs       int           // builds at once; default 2
+	OnColdStart     ColdStartFunc // optional
+	Logger          *slog.Logger  // default slog.Default()
 }
 
 // Runner is a running local stack.
@@ -56,6 +57,10 @@ type Runner struct {
 	ln       net.Listener
 	emulator *Emulator
 	routes   int
+
+	queueURLs   map[string]string
+	stopPolling context.CancelFunc
+	polling     sync.WaitGroup
 
 	coldMu sync.Mutex
 	cold   map[string][]time.Duration
@@ -80,6 +85,9 @@ func (c *Config) defaults() error {
 	}
 	if c.EmulatorAddr == "" {
 		c.EmulatorAddr = "127.0.0.1:4566"
+	}
+	if c.EmulatorCommand == "" {
+		c.EmulatorCommand = filepath.Join(root, ".local", "venv", "bin", "moto_server")
 	}
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = 4
@@ -135,7 +143,8 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		}
 	}()
 
-	tmpl, err := LoadTemplate(cfg.Template)
+	endpoint := "http://" + cfg.EmulatorAddr
+	tmpl, err := LoadTemplate(cfg.Template, endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +153,10 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 
-	endpoint := "http://" + cfg.EmulatorAddr
 	if !cfg.NoEmulator {
 		r.emulator = &Emulator{
 			Addr:    cfg.EmulatorAddr,
-			Command: filepath.Join(cfg.Root, ".local", "venv", "bin", "moto_server"),
+			Command: cfg.EmulatorCommand,
 			DataDir: filepath.Join(cfg.Root, ".local", "moto"),
 			Persist: cfg.Persist,
 			Log:     r.log,
@@ -157,6 +165,9 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 			return nil, err
 		}
 		if err := r.emulator.CreateTables(ctx, tmpl.Tables); err != nil {
+			return nil, err
+		}
+		if r.queueURLs, err = r.emulator.CreateQueues(ctx, tmpl.Queues); err != nil {
 			return nil, err
 		}
 	}
@@ -179,6 +190,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		openAPI: cfg.OpenAPIPath,
 		now:     time.Now,
 	}
+	r.startPollers()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("gateway listen: %w", err)
@@ -192,6 +204,27 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 	}()
 	ok = true
 	return r, nil
+}
+
+// startPollers starts one poller per SQS event source (with an emulator).
+func (r *Runner) startPollers() {
+	if r.emulator == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stopPolling = cancel
+	for _, fn := range r.tmpl.Functions {
+		for _, q := range fn.Queues {
+			url, ok := r.queueURLs[q.Queue]
+			if !ok {
+				r.log.Warn("SQS event source names a queue outside the template; not polled", "function", fn.Name, "queue", q.Queue)
+				continue
+			}
+			p := &poller{emu: r.emulator, invoker: r, function: fn.Name, event: q, url: url, log: r.log}
+			r.polling.Add(1)
+			go p.run(ctx, &r.polling)
+		}
+	}
 }
 
 // MakeBuild builds with the repo's Makefile: make build-<LogicalId>
@@ -330,6 +363,16 @@ func (r *Runner) Close() {
 			_ = r.srv.Shutdown(ctx)
 			cancel()
 			_ = r.srv.Close()
+		}
+		if r.stopPolling != nil {
+			r.stopPolling()
+			done := make(chan struct{})
+			go func() { r.polling.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				r.log.Warn("queue pollers did not stop in 5s")
+			}
 		}
 		var wg sync.WaitGroup
 		for _, p := range r.pools {

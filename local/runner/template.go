@@ -41,10 +41,9 @@ type Route struct {
 // Key is the API Gateway route key, "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// QueueEvent is an SQS event source of a function. The runner does not poll
-// queues yet; the parsed shape is kept so that it can.
+// QueueEvent is an SQS event source of a function.
 type QueueEvent struct {
-	Queue                   string // logical id of the queue
+	Queue                   string // queue name
 	BatchSize               int
 	ReportBatchItemFailures bool
 }
@@ -66,18 +65,25 @@ type Queue struct {
 // DefaultTableName is the local table name when a table sets no TableName.
 const DefaultTableName = "contacts-local"
 
-// LoadTemplate reads and resolves a SAM template file.
-func LoadTemplate(path string) (*Template, error) {
+// DefaultEndpoint is the emulator endpoint queue URLs resolve to by default.
+const DefaultEndpoint = "http://127.0.0.1:4566"
+
+// LoadTemplate reads and resolves a SAM template file; endpoint is the
+// emulator's URL ("" for DefaultEndpoint), used in resolved queue URLs.
+func LoadTemplate(path, endpoint string) (*Template, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
 	}
-	return ParseTemplate(b)
+	return ParseTemplate(b, endpoint)
 }
 
 // ParseTemplate resolves a SAM template's short-form intrinsics (!Ref,
 // !GetAtt, !Sub) to local values and extracts functions, tables and queues.
-func ParseTemplate(b []byte) (*Template, error) {
+func ParseTemplate(b []byte, endpoint string) (*Template, error) {
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
@@ -86,7 +92,7 @@ func ParseTemplate(b []byte) (*Template, error) {
 		return nil, fmt.Errorf("parse template: empty document")
 	}
 	doc := root.Content[0]
-	r := &resolver{params: map[string]any{}, resources: map[string]resource{}}
+	r := &resolver{params: map[string]any{}, resources: map[string]resource{}, endpoint: strings.TrimSuffix(endpoint, "/")}
 
 	// Parameters and resource types first: the resolver needs both.
 	if p := mapGet(doc, "Parameters"); p != nil {
@@ -258,7 +264,7 @@ func buildFunction(id string, p map[string]any) (Function, error) {
 	return fn, nil
 }
 
-// queueRef recovers the queue's logical id from a resolved !GetAtt X.Arn.
+// queueRef recovers the queue's name from a resolved !GetAtt X.Arn.
 func queueRef(v any) string {
 	s := str(v)
 	if i := strings.LastIndex(s, ":"); i >= 0 {
@@ -274,6 +280,7 @@ type resource struct {
 }
 
 type resolver struct {
+	endpoint  string
 	params    map[string]any
 	resources map[string]resource
 }
@@ -306,7 +313,7 @@ func (r *resolver) ref(name string) any {
 	if rs, ok := r.resources[name]; ok {
 		switch rs.typ {
 		case "AWS::SQS::Queue":
-			return "http://127.0.0.1:4566/" + localAccount + "/" + rs.name
+			return r.endpoint + "/" + localAccount + "/" + rs.name
 		default:
 			return rs.name
 		}
@@ -325,7 +332,7 @@ func (r *resolver) getAtt(name, attr string) any {
 	case rs.typ == "AWS::SQS::Queue" && attr == "QueueName":
 		return rs.name
 	case rs.typ == "AWS::SQS::Queue" && attr == "QueueUrl":
-		return "http://127.0.0.1:4566/" + localAccount + "/" + rs.name
+		return r.endpoint + "/" + localAccount + "/" + rs.name
 	case rs.typ == "AWS::DynamoDB::Table" && attr == "Arn":
 		return "arn:aws:dynamodb:" + localRegion + ":" + localAccount + ":table/" + rs.name
 	case attr == "Arn":

@@ -7,7 +7,7 @@ import (
 
 func loadTestTemplate(t *testing.T) *Template {
 	t.Helper()
-	tmpl, err := LoadTemplate("../testdata/template.yaml")
+	tmpl, err := LoadTemplate("../testdata/template.yaml", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,14 @@ func TestParseTemplateFunctions(t *testing.T) {
 	if !reflect.DeepEqual(proxy.Queues, wantQ) {
 		t.Errorf("queues = %+v, want %+v", proxy.Queues, wantQ)
 	}
-	if len(tmpl.Queues) != 1 || tmpl.Queues[0].Name != "contacts-local-ingest" {
-		t.Errorf("queues = %+v", tmpl.Queues)
+	if len(tmpl.Queues) != 2 || tmpl.Queues[0].Name != "contacts-local-ingest-dlq" || tmpl.Queues[1].Name != "contacts-local-ingest" {
+		t.Fatalf("queues = %+v", tmpl.Queues)
+	}
+	attrs := queueAttributes(tmpl.Queues[1])
+	wantAttrs := map[string]string{"VisibilityTimeout": "1",
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:contacts-local-ingest-dlq","maxReceiveCount":1}`}
+	if !reflect.DeepEqual(attrs, wantAttrs) {
+		t.Errorf("queue attributes = %v, want %v", attrs, wantAttrs)
 	}
 }
 
@@ -93,7 +99,7 @@ Resources:
           B: !GetAtt T.Arn
           C: {"Fn::Sub": ["x-${v}", {v: !Ref Stage}]}
           D: {Ref: T}
-`))
+`), "")
 	if err != nil {
 		t.Fatal(err)
 	}

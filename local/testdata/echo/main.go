@@ -1,6 +1,7 @@
 // Command echo is a tiny Lambda function for the local runner's tests: it
 // answers with the payload 2.0 event it received, and misbehaves on demand
-// (?sleep=<ms>, ?crash=1, ?fail=1, ?binary=1).
+// (?sleep=<ms>, ?crash=1, ?fail=1, ?binary=1). Given an SQS batch it
+// reports every record whose body is "fail" as a batch item failure.
 package main
 
 import (
@@ -53,4 +54,24 @@ func handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIG
 	}, nil
 }
 
-func main() { lambda.Start(handle) }
+func route(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []events.SQSMessage
+	}
+	if err := json.Unmarshal(raw, &probe); err == nil && len(probe.Records) > 0 {
+		var resp events.SQSEventResponse
+		for _, r := range probe.Records {
+			if r.Body == "fail" {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+		}
+		return resp, nil
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	return handle(ctx, ev)
+}
+
+func main() { lambda.Start(route) }
