@@ -32,6 +32,7 @@ GOARCH         ?= arm64
 GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 GO_BUILD_ENV    = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH)
 GOTESTFLAGS    ?=
+RUNNER_FLAGS   ?=
 
 # LogicalId=package dir, one per function in template.yaml (local/CONTRACT.md).
 FUNCTIONS := \
@@ -108,8 +109,8 @@ lint: venv ## gofmt check, go vet, sam validate --lint, cfn-lint
 test: venv ## go test ./... against moto on 127.0.0.1:4566 (started and stopped here if not running)
 	$(EMULATOR_ENV) ./local/emulator.sh run go test $(GOTESTFLAGS) ./...
 
-dev: venv ## Run the whole stack locally (go run ./local/cmd/runner; it starts moto itself)
-	go run ./local/cmd/runner
+dev: venv ## Run the whole stack locally (go run ./local/cmd/runner [RUNNER_FLAGS=...]; it starts moto itself)
+	go run ./local/cmd/runner $(RUNNER_FLAGS)
 
 token: ## Print a local JWT: make -s token SITE=demo ROLE=owner EMAIL=owner@demo.example.com
 	@mkdir -p $(LOCAL_BIN)
