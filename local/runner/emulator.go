@@ -75,6 +75,9 @@ func (e *Emulator) answers(ctx context.Context) bool {
 func (e *Emulator) Start(ctx context.Context) error {
 	if e.answers(ctx) {
 		e.Log.Info("emulator already running, using it", "addr", e.Addr)
+		if e.Persist {
+			e.Log.Warn("emulator state is not persisted by this runner: it did not start the emulator")
+		}
 		return nil
 	}
 	if _, err := os.Stat(e.Command); err != nil {

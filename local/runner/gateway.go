@@ -209,14 +209,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string, st
 	if len(payload) > maxPayload {
 		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 	}
-	out, err := g.invoker.Invoke(r.Context(), m.Route.Function, payload)
+	// Like API Gateway, a client that goes away does not stop the function:
+	// the invocation is bounded by the function's timeout instead.
+	out, err := g.invoker.Invoke(context.WithoutCancel(r.Context()), m.Route.Function, payload)
 	switch {
 	case errors.Is(err, ErrTimeout):
 		return writeMessage(w, http.StatusGatewayTimeout, "Endpoint request timed out")
 	case errors.Is(err, ErrFunction):
 		return writeMessage(w, http.StatusBadGateway, "Internal Server Error")
-	case errors.Is(err, context.Canceled):
-		return 499 // client went away
 	case err != nil:
 		g.log.Error("invoke failed", "function", m.Route.Function, "request_id", reqID, "err", err)
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
@@ -274,6 +274,9 @@ func BuildEvent(r *http.Request, body []byte, m Match, reqID string, now time.Ti
 	sourceIP, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		sourceIP = r.RemoteAddr
+	}
+	if _, ok := headers["x-amzn-trace-id"]; !ok {
+		headers["x-amzn-trace-id"] = traceRoot(now)
 	}
 	if _, ok := headers["x-forwarded-for"]; !ok {
 		headers["x-forwarded-for"] = sourceIP

@@ -301,7 +301,7 @@ func (i *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:"+localRegion+":"+localAccount+":function:"+i.pool.fn.Name)
-	h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+newRequestID()[:24]+";Parent="+newRequestID()[:16]+";Sampled=0")
+	h.Set("Lambda-Runtime-Trace-Id", traceRoot(time.Now())+";Parent="+hexID(8)+";Sampled=0")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
 }
@@ -400,6 +400,17 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	s := hex.EncodeToString(b[:])
 	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+func hexID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// traceRoot is an X-Ray trace id: Root=1-<epoch seconds, hex>-<96 random bits>.
+func traceRoot(now time.Time) string {
+	return "Root=1-" + strconv.FormatInt(now.Unix(), 16) + "-" + hexID(12)
 }
 
 func truncate(s string, n int) string {
