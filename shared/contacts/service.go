@@ -115,6 +115,7 @@ func (s *Service) Create(ctx context.Context, caller auth.Caller, in NewContact)
 		Source:   in.Source,
 		AddedAt:  now,
 		Version:  1,
+		Tags:     []string{},
 	}
 	c.UpdatedAt = now
 	checkDetails(&fc, &c, in.Address)
