@@ -191,12 +191,18 @@ func startInstance(p *pool, seq int) (*instance, error) {
 	setProcessGroup(cmd)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
+	// The child may call /next before Start returns: its handler waits on mu.
+	inst.mu.Lock()
 	inst.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if err == nil {
+		inst.cmd = cmd
+	}
+	inst.mu.Unlock()
+	if err != nil {
 		_ = inst.srv.Close()
 		return nil, fmt.Errorf("start %s: %w", p.fn.Name, err)
 	}
-	inst.cmd = cmd
 	var copies sync.WaitGroup
 	copies.Add(2)
 	go func() { defer copies.Done(); forward(p.fn.Name, stdout) }()
@@ -279,9 +285,10 @@ func (i *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	first := !i.sawNext
 	i.sawNext = true
 	i.current = nil
+	started := i.started
 	i.mu.Unlock()
 	if first {
-		d := time.Since(i.started)
+		d := time.Since(started)
 		i.pool.log.Debug("function instance ready", "instance", i.name, "cold_start", d)
 		if i.pool.onCold != nil {
 			i.pool.onCold(i.pool.fn.Name, d)
@@ -375,12 +382,15 @@ func writeRuntimeError(w http.ResponseWriter, status int, typ, msg string) {
 // stop ends the process (SIGTERM, then SIGKILL after grace) and its server.
 func (i *instance) stop(grace time.Duration) {
 	i.stopOnce.Do(func() {
-		if i.cmd != nil && i.cmd.Process != nil && !i.dead() {
-			terminate(i.cmd)
+		i.mu.Lock()
+		cmd := i.cmd
+		i.mu.Unlock()
+		if cmd != nil && !i.dead() {
+			terminate(cmd)
 			select {
 			case <-i.exited:
 			case <-time.After(grace):
-				kill(i.cmd)
+				kill(cmd)
 				select {
 				case <-i.exited:
 				case <-time.After(grace):
