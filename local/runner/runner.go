@@ -118,6 +118,14 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// existing returns path if a file is there, else "".
+func existing(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	return path
+}
+
 func loopbackOnly(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -157,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		r.emulator = &Emulator{
 			Addr:    cfg.EmulatorAddr,
 			Command: cfg.EmulatorCommand,
+			Wrapper: existing(filepath.Join(cfg.Root, "local", "emulator.py")),
 			DataDir: filepath.Join(cfg.Root, ".local", "moto"),
 			Persist: cfg.Persist,
 			Log:     r.log,
