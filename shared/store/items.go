@@ -55,6 +55,10 @@ func nameKey(name string) string { return strings.ToLower(name) }
 
 func newProfileItem(c contacts.Contact) profileItem {
 	added := formatTime(c.AddedAt)
+	tags := c.Tags
+	if len(tags) == 0 {
+		tags = nil // an empty set would be stored as NULL, which ADD cannot extend
+	}
 	return profileItem{
 		PK: contactPK(c.Site, c.ID), SK: skProfile,
 		GSI1PK: listPK(c.Site), GSI1SK: listSK(added, c.ID),
@@ -64,7 +68,7 @@ func newProfileItem(c contacts.Contact) profileItem {
 		Phone: c.Phone, Company: c.Company, Address: c.Address,
 		Kind: string(c.Kind), Source: c.Source, AddedAt: added, StartDate: formatTime(c.StartDate),
 		SubStatus: c.Subscription.Status, SubReason: c.Subscription.Reason, SubAt: formatTime(c.Subscription.At),
-		Tags: c.Tags, Hidden: c.Hidden, Version: c.Version, UpdatedAt: formatTime(c.UpdatedAt),
+		Tags: tags, Hidden: c.Hidden, Version: c.Version, UpdatedAt: formatTime(c.UpdatedAt),
 	}
 }
 
