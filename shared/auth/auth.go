@@ -42,6 +42,12 @@ const (
 	ManageTags     Action = "tags:manage"
 	ReadTags       Action = "tags:read"
 	ReadRevenue    Action = "revenue:read"
+
+	RecordPurchases Action = "purchases:record"
+	RefundPurchases Action = "purchases:refund"
+	GrantOffers     Action = "offers:grant" // grant, revoke a grant, cancel a purchase
+	MuteCustomers   Action = "customers:mute"
+	RecordActivity  Action = "activity:record"
 )
 
 // permissions is the permission matrix: for each action, the roles allowed.
@@ -58,6 +64,12 @@ var permissions = map[Action][]Role{
 	ManageTags:     {Owner, Admin, Assistant, Support},
 	ReadTags:       {Owner, Admin, Assistant, Support},
 	ReadRevenue:    {Owner, Admin},
+
+	RecordPurchases: {Service},
+	RefundPurchases: {Owner, Admin, Service},
+	GrantOffers:     {Owner, Admin},
+	MuteCustomers:   {Owner, Admin, Support},
+	RecordActivity:  {Service},
 }
 
 // Can reports whether role may perform action. Unknown roles and actions may

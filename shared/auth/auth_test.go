@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -9,13 +10,15 @@ import (
 // TestPermissionMatrix spells out, role by role, what each may do. A change
 // to the matrix must change this table too.
 func TestPermissionMatrix(t *testing.T) {
-	all := []Action{ReadContacts, CreateContacts, EditContacts, DeleteContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags, ReadRevenue}
+	people := []Action{ReadContacts, CreateContacts, EditContacts, DeleteContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags}
+	all := slices.Concat(people, []Action{ReadRevenue, RecordPurchases, RefundPurchases, GrantOffers, MuteCustomers, RecordActivity})
+	managers := slices.Concat(people, []Action{ReadRevenue, RefundPurchases, GrantOffers, MuteCustomers})
 	want := map[Role][]Action{
-		Owner:     all,
-		Admin:     all,
+		Owner:     managers,
+		Admin:     managers,
 		Assistant: {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags},
-		Support:   {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, ManageTags, ReadTags},
-		Service:   {},
+		Support:   {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, ManageTags, ReadTags, MuteCustomers},
+		Service:   {RecordPurchases, RefundPurchases, RecordActivity},
 		"guest":   {},
 	}
 	for role, allowed := range want {

@@ -61,6 +61,14 @@ type Contact struct {
 	Hidden       bool         `json:"hidden"`
 	Version      int64        `json:"version"`
 	UpdatedAt    time.Time    `json:"updatedAt"`
+
+	// The customer's side: set once they buy or are granted an offer.
+	CustomerSince  *time.Time `json:"customerSince"`
+	ExternalID     string     `json:"externalId,omitempty"`
+	Muted          bool       `json:"muted"`
+	PurchasesCount int64      `json:"purchasesCount"`
+	SignInCount    int64      `json:"signInCount"`
+	LastActivityAt *time.Time `json:"lastActivityAt"`
 }
 
 // Note is a private remark an account user keeps on a contact.
@@ -91,9 +99,14 @@ const (
 // Profile is everything the full contact profile shows.
 type Profile struct {
 	Contact
-	LifespanDays int              `json:"lifespanDays"`
-	Notes        []Note           `json:"notes"`
-	Lifecycle    []LifecycleEntry `json:"lifecycle"`
+	LifespanDays  int              `json:"lifespanDays"`
+	Notes         []Note           `json:"notes"`
+	Lifecycle     []LifecycleEntry `json:"lifecycle"`
+	Purchases     []Purchase       `json:"purchases"`
+	ProductsOwned []Product        `json:"productsOwned"`
+	// NetRevenue is purchases less refunds, in minor units per currency.
+	// Absent (nil) for roles that may not see financial data.
+	NetRevenue map[string]int64 `json:"netRevenue,omitempty"`
 }
 
 // TagCount is one of a site's tags and how many contacts carry it.

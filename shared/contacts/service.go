@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -52,6 +53,23 @@ type ListQuery struct {
 	Tag           string // only contacts with this tag
 	Search        string // email or name prefix, case-insensitive
 	IncludeHidden bool
+	Kind          Kind      // only contacts or only customers
+	ActiveSince   time.Time // only people active at or after this time
+}
+
+// Matches reports whether c passes the query's filters (not its tag or
+// search, which select the index to read).
+func (q ListQuery) Matches(c Contact) bool {
+	if c.Hidden && !q.IncludeHidden {
+		return false
+	}
+	if q.Kind != "" && c.Kind != q.Kind {
+		return false
+	}
+	if !q.ActiveSince.IsZero() && (c.LastActivityAt == nil || c.LastActivityAt.Before(q.ActiveSince)) {
+		return false
+	}
+	return true
 }
 
 // Service is the contacts domain: validation, permissions, ids and clocks.
@@ -200,17 +218,27 @@ func (s *Service) Profile(ctx context.Context, caller auth.Caller, id string) (P
 	if len(p.Notes) > ProfileNotesSize {
 		p.Notes = p.Notes[:ProfileNotesSize]
 	}
+	if !auth.Can(caller.Role, auth.ReadRevenue) {
+		p.NetRevenue = nil
+		for i := range p.Purchases {
+			p.Purchases[i] = s.redactPurchase(caller, p.Purchases[i])
+		}
+		s.redactLifecycle(caller, p.Lifecycle)
+	} else if p.NetRevenue == nil {
+		p.NetRevenue = map[string]int64{}
+	}
 	return p, nil
 }
 
 // ContactPatch is the input of "edit details": absent fields stay as they
 // are; an empty string clears an optional field.
 type ContactPatch struct {
-	Email   *string  `json:"email"`
-	Name    *string  `json:"name"`
-	Phone   *string  `json:"phone"`
-	Company *string  `json:"company"`
-	Address *Address `json:"address"`
+	Email      *string  `json:"email"`
+	ExternalID *string  `json:"externalId"`
+	Name       *string  `json:"name"`
+	Phone      *string  `json:"phone"`
+	Company    *string  `json:"company"`
+	Address    *Address `json:"address"`
 }
 
 // Update edits a contact's details. With ifMatch set, the edit applies only
@@ -251,6 +279,17 @@ func (s *Service) Update(ctx context.Context, caller auth.Caller, id string, pat
 	if patch.Company != nil {
 		c.Company = CleanText(*patch.Company)
 	}
+	if patch.ExternalID != nil {
+		ext := CleanText(*patch.ExternalID)
+		switch {
+		case ext == c.ExternalID:
+		case c.Kind != KindCustomer:
+			return Contact{}, ErrNotCustomer
+		case utf8.RuneCountInString(ext) > MaxIDLength || strings.Contains(ext, "#"):
+			fc.add("externalId", "invalid", "externalId is at most 128 characters, without '#'")
+		}
+		c.ExternalID = ext
+	}
 	checkDetails(&fc, &c, patch.Address)
 	if err := fc.err(); err != nil {
 		return Contact{}, err
@@ -284,6 +323,9 @@ func (s *Service) List(ctx context.Context, caller auth.Caller, q ListQuery) (Pa
 		if !ValidTag(q.Tag) {
 			return Page[Contact]{}, apperr.Validation(apperr.FieldError{Field: "tag", Code: "invalid_tag", Message: "not a valid tag"})
 		}
+	}
+	if q.Kind != "" && q.Kind != KindContact && q.Kind != KindCustomer {
+		return Page[Contact]{}, apperr.Validation(apperr.FieldError{Field: "kind", Code: "invalid", Message: "kind is contact or customer"})
 	}
 	q.Search = strings.ToLower(CleanText(q.Search))
 	if len(q.Search) > MaxEmailLength {

@@ -30,7 +30,7 @@ func (s *Store) DeleteContact(ctx context.Context, site, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := s.sweepPartition(ctx, pk, true); err != nil {
+		if err := s.sweepPartition(ctx, site, pk, true); err != nil {
 			return err
 		}
 		versionIs := mustBuild(expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(c.Version))))
@@ -40,6 +40,9 @@ func (s *Store) DeleteContact(ctx context.Context, site, id string) error {
 				ConditionExpression: versionIs.Condition(), ExpressionAttributeNames: versionIs.Names(), ExpressionAttributeValues: versionIs.Values()}},
 			{Delete: &types.Delete{TableName: &s.table, Key: key(emailClaimPK(site, c.EmailKey), skClaim),
 				ConditionExpression: owned.Condition(), ExpressionAttributeNames: owned.Names(), ExpressionAttributeValues: owned.Values()}},
+		}
+		if c.ExternalID != "" {
+			items = append(items, s.releaseClaim(extClaimPK(site, c.ExternalID), id))
 		}
 		for _, tag := range c.Tags {
 			items = append(items,
@@ -57,17 +60,18 @@ func (s *Store) DeleteContact(ctx context.Context, site, id string) error {
 		if err != nil {
 			return apperr.Wrap(err, "delete contact")
 		}
-		return s.sweepPartition(ctx, pk, false)
+		return s.sweepPartition(ctx, site, pk, false)
 	}
 }
 
 // sweepPartition deletes the items of a contact's partition in batches of
-// 25. With keepCore it leaves the profile and tag items (the transaction's
-// part); otherwise it deletes everything left.
-func (s *Store) sweepPartition(ctx context.Context, pk string, keepCore bool) error {
+// 25, with the order and purchase claims its purchases hold. With keepCore
+// it leaves the profile and tag items (the transaction's part); otherwise it
+// deletes everything left.
+func (s *Store) sweepPartition(ctx context.Context, site, pk string, keepCore bool) error {
 	expr := mustBuild(expression.NewBuilder().
 		WithKeyCondition(expression.Key("PK").Equal(expression.Value(pk))).
-		WithProjection(expression.NamesList(expression.Name("PK"), expression.Name("SK"))))
+		WithProjection(expression.NamesList(expression.Name("PK"), expression.Name("SK"), expression.Name("orderId"), expression.Name("id"))))
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
@@ -83,8 +87,19 @@ func (s *Store) sweepPartition(ctx context.Context, pk string, keepCore bool) er
 			if keepCore && (sk == skProfile || strings.HasPrefix(sk, skTagPre)) {
 				continue
 			}
-			batch = append(batch, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(pk, sk)}})
-			if len(batch) == 25 {
+			doomed := []map[string]types.AttributeValue{key(pk, sk)}
+			if strings.HasPrefix(sk, skPurchase) {
+				if id, ok := item["id"].(*types.AttributeValueMemberS); ok {
+					doomed = append(doomed, key(purchaseClaimPK(site, id.Value), skClaim))
+				}
+				if order, ok := item["orderId"].(*types.AttributeValueMemberS); ok && order.Value != "" {
+					doomed = append(doomed, key(orderClaimPK(site, order.Value), skClaim))
+				}
+			}
+			for _, k := range doomed {
+				batch = append(batch, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+			}
+			if len(batch) >= 23 { // room for one purchase's three keys
 				if err := s.batchDelete(ctx, batch); err != nil {
 					return err
 				}

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/creator-platform/contacts/shared/contacts"
 )
@@ -49,6 +52,13 @@ type profileItem struct {
 	Hidden    bool              `dynamodbav:"hidden"`
 	Version   int64             `dynamodbav:"version"`
 	UpdatedAt string            `dynamodbav:"updatedAt"`
+
+	CustomerSince  string `dynamodbav:"customerSince,omitempty"`
+	ExternalID     string `dynamodbav:"externalId,omitempty"`
+	Muted          bool   `dynamodbav:"muted"`
+	PurchasesCount int64  `dynamodbav:"purchasesCount"`
+	SignInCount    int64  `dynamodbav:"signInCount"`
+	LastActivityAt string `dynamodbav:"lastActivityAt,omitempty"`
 }
 
 func nameKey(name string) string { return strings.ToLower(name) }
@@ -69,7 +79,24 @@ func newProfileItem(c contacts.Contact) profileItem {
 		Kind: string(c.Kind), Source: c.Source, AddedAt: added, StartDate: formatTime(c.StartDate),
 		SubStatus: c.Subscription.Status, SubReason: c.Subscription.Reason, SubAt: formatTime(c.Subscription.At),
 		Tags: tags, Hidden: c.Hidden, Version: c.Version, UpdatedAt: formatTime(c.UpdatedAt),
+		CustomerSince: formatOptional(c.CustomerSince), ExternalID: c.ExternalID, Muted: c.Muted,
+		PurchasesCount: c.PurchasesCount, SignInCount: c.SignInCount, LastActivityAt: formatOptional(c.LastActivityAt),
 	}
+}
+
+func formatOptional(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return formatTime(*t)
+}
+
+func parseOptional(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t := parseTime(s)
+	return &t
 }
 
 func (p profileItem) contact(site string) contacts.Contact {
@@ -84,15 +111,99 @@ func (p profileItem) contact(site string) contacts.Contact {
 		AddedAt: parseTime(p.AddedAt), StartDate: parseTime(p.StartDate),
 		Subscription: contacts.Subscription{Status: p.SubStatus, Reason: p.SubReason, At: parseTime(p.SubAt)},
 		Tags:         sortedCopy(tags), Hidden: p.Hidden, Version: p.Version, UpdatedAt: parseTime(p.UpdatedAt),
+		CustomerSince: parseOptional(p.CustomerSince), ExternalID: p.ExternalID, Muted: p.Muted,
+		PurchasesCount: p.PurchasesCount, SignInCount: p.SignInCount, LastActivityAt: parseOptional(p.LastActivityAt),
 	}
+}
+
+// revenue reads the profile's net revenue attributes (rev_<currency>).
+func revenue(item map[string]types.AttributeValue) map[string]int64 {
+	out := map[string]int64{}
+	for name, v := range item {
+		cur, ok := strings.CutPrefix(name, "rev_")
+		if !ok {
+			continue
+		}
+		if n, isN := v.(*types.AttributeValueMemberN); isN {
+			if amount, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				out[cur] = amount
+			}
+		}
+	}
+	return out
+}
+
+// purchaseItem is one purchase or grant on a contact.
+type purchaseItem struct {
+	PK         string             `dynamodbav:"PK"`
+	SK         string             `dynamodbav:"SK"`
+	Type       string             `dynamodbav:"type"`
+	ID         string             `dynamodbav:"id"`
+	ContactID  string             `dynamodbav:"contactId"`
+	Kind       string             `dynamodbav:"kind"`
+	OfferID    string             `dynamodbav:"offerId"`
+	OfferTitle string             `dynamodbav:"offerTitle"`
+	Products   []contacts.Product `dynamodbav:"products"`
+	OrderID    string             `dynamodbav:"orderId,omitempty"`
+	Amount     int64              `dynamodbav:"amount"`
+	Currency   string             `dynamodbav:"currency,omitempty"`
+	Refunded   int64              `dynamodbav:"refunded"`
+	Status     string             `dynamodbav:"status"`
+	At         string             `dynamodbav:"at"`
+	GrantedBy  *contacts.Actor    `dynamodbav:"grantedBy,omitempty"`
+	EndedBy    *contacts.Actor    `dynamodbav:"endedBy,omitempty"`
+	EndedAt    string             `dynamodbav:"endedAt,omitempty"`
+}
+
+func newPurchaseItem(site string, p contacts.Purchase) purchaseItem {
+	it := purchaseItem{
+		PK: contactPK(site, p.ContactID), SK: purchaseSK(p.ID), Type: "purchase", ID: p.ID, ContactID: p.ContactID,
+		Kind: p.Kind, OfferID: p.OfferID, OfferTitle: p.OfferTitle, Products: p.Products, OrderID: p.OrderID,
+		Currency: p.Currency, Status: p.Status, At: formatTime(p.At), GrantedBy: p.GrantedBy,
+	}
+	if p.Amount != nil {
+		it.Amount = *p.Amount
+	}
+	return it
+}
+
+func (it purchaseItem) purchase() contacts.Purchase {
+	p := contacts.Purchase{
+		ID: it.ID, ContactID: it.ContactID, Kind: it.Kind, OfferID: it.OfferID, OfferTitle: it.OfferTitle,
+		Products: it.Products, OrderID: it.OrderID, Status: it.Status, At: parseTime(it.At), GrantedBy: it.GrantedBy,
+		EndedAt: parseOptional(it.EndedAt),
+	}
+	if p.Products == nil {
+		p.Products = []contacts.Product{}
+	}
+	if it.Kind == contacts.KindPurchase {
+		amount, refunded := it.Amount, it.Refunded
+		p.Amount, p.Refunded, p.Currency = &amount, &refunded, it.Currency
+	}
+	switch it.Status {
+	case contacts.StatusRevoked:
+		p.RevokedBy = it.EndedBy
+	case contacts.StatusCancelled:
+		p.CancelledBy = it.EndedBy
+	}
+	return p
+}
+
+// productItem is a product a contact owns while Sources (the active
+// purchases and grants unlocking it) is not empty.
+type productItem struct {
+	ProductID string   `dynamodbav:"productId"`
+	Title     string   `dynamodbav:"title"`
+	Sources   []string `dynamodbav:"sources,stringset,omitempty"`
 }
 
 // claimItem reserves an email (or, later, an external id) within a site.
 type claimItem struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	Type      string `dynamodbav:"type"`
-	ContactID string `dynamodbav:"contactId"`
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	Type       string `dynamodbav:"type"`
+	ContactID  string `dynamodbav:"contactId"`
+	PurchaseID string `dynamodbav:"purchaseId,omitempty"` // order and purchase claims
 }
 
 // noteItem is one note on a contact.

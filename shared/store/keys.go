@@ -7,7 +7,8 @@ import "strings"
 //
 // Inside a contact's partition, the sort keys order as
 //
-//	CREDENTIAL < EVENT#... < NOTE#... < PROFILE < TAG#...
+//	CREDENTIAL < EVENT#... < NOTE#... < OFFER#... < PRODUCT#... < PROFILE
+//	  < PURCHASE#... < REFUND#... < TAG#...
 //
 // so the profile reads its non-event items with one range (SK > "EVENT#~")
 // that skips the lifecycle and never touches the credential.
@@ -18,6 +19,10 @@ const (
 	skEventAfter = "EVENT#~" // sorts after every EVENT#<time> key
 	skNotePre    = "NOTE#"
 	skTagPre     = "TAG#"
+	skPurchase   = "PURCHASE#"
+	skProduct    = "PRODUCT#"
+	skOffer      = "OFFER#"
+	skRefund     = "REFUND#"
 )
 
 func sitePrefix(site string) string { return "S#" + site + "#" }
@@ -56,3 +61,18 @@ func nameSK(nameKey, id string) string { return nameKey + "#" + id }
 func belongsTo(key, site string) bool {
 	return strings.HasPrefix(key, sitePrefix(site)) || key == sitePK(site)
 }
+
+// extClaimPK makes an external user id unique within a site.
+func extClaimPK(site, ext string) string { return "S#" + site + "#EXT#" + ext }
+
+// orderClaimPK records a checkout order id once: it makes purchases idempotent.
+func orderClaimPK(site, orderID string) string { return "S#" + site + "#ORDER#" + orderID }
+
+// purchaseClaimPK finds a purchase's contact from the purchase id alone.
+func purchaseClaimPK(site, purchaseID string) string { return "S#" + site + "#PURCHASE#" + purchaseID }
+
+func purchaseSK(id string) string        { return skPurchase + id }
+func productSK(id string) string         { return skProduct + id }
+func offerSK(id string) string           { return skOffer + id }
+func refundSK(id string) string          { return skRefund + id }
+func revenueAttr(currency string) string { return "rev_" + currency }

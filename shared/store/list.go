@@ -103,8 +103,8 @@ func (s *Store) listIndex(ctx context.Context, site string, q contacts.ListQuery
 		start = nil // the empty resume point of the name half: start at its beginning
 	}
 	b := expression.NewBuilder().WithKeyCondition(keyCond)
-	if !q.IncludeHidden {
-		b = b.WithFilter(expression.Name("hidden").NotEqual(expression.Value(true)))
+	if filter, ok := listFilter(q); ok {
+		b = b.WithFilter(filter)
 	}
 	expr := mustBuild(b)
 	page := contacts.Page[contacts.Contact]{Items: []contacts.Contact{}}
@@ -171,7 +171,7 @@ func (s *Store) listByTag(ctx context.Context, site string, q contacts.ListQuery
 		}
 		for i, item := range out.Items {
 			c, ok := profiles[item["contactId"].(*types.AttributeValueMemberS).Value]
-			if !ok || (c.Hidden && !q.IncludeHidden) {
+			if !ok || !q.Matches(c) {
 				continue
 			}
 			page.Items = append(page.Items, c)
@@ -224,5 +224,28 @@ func resumeKey(item map[string]types.AttributeValue, index string) map[string]ty
 	names := indexKeys[index]
 	return map[string]types.AttributeValue{
 		"PK": item["PK"], "SK": item["SK"], names[0]: item[names[0]], names[1]: item[names[1]],
+	}
+}
+
+// listFilter is the query's filter (hidden, kind, recent activity) as a
+// DynamoDB filter expression; it says the same as contacts.ListQuery.Matches.
+func listFilter(q contacts.ListQuery) (expression.ConditionBuilder, bool) {
+	var conds []expression.ConditionBuilder
+	if !q.IncludeHidden {
+		conds = append(conds, expression.Name("hidden").NotEqual(expression.Value(true)))
+	}
+	if q.Kind != "" {
+		conds = append(conds, expression.Name("kind").Equal(expression.Value(string(q.Kind))))
+	}
+	if !q.ActiveSince.IsZero() {
+		conds = append(conds, expression.Name("lastActivityAt").GreaterThanEqual(expression.Value(formatTime(q.ActiveSince))))
+	}
+	switch len(conds) {
+	case 0:
+		return expression.ConditionBuilder{}, false
+	case 1:
+		return conds[0], true
+	default:
+		return expression.And(conds[0], conds[1], conds[2:]...), true
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,19 +202,41 @@ func (s *Store) GetProfile(ctx context.Context, site, id string, lifecycleLimit 
 				return contacts.Profile{}, apperr.Wrap(err, "decode profile")
 			}
 			prof.Contact = p.contact(site)
+			prof.NetRevenue = revenue(item)
 			found = true
-		case len(sk) > len(skNotePre) && sk[:len(skNotePre)] == skNotePre:
+		case strings.HasPrefix(sk, skNotePre):
 			var n noteItem
 			if err := attributevalue.UnmarshalMap(item, &n); err != nil {
 				return contacts.Profile{}, apperr.Wrap(err, "decode note")
 			}
 			prof.Notes = append(prof.Notes, n.note())
+		case strings.HasPrefix(sk, skPurchase):
+			var it purchaseItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return contacts.Profile{}, apperr.Wrap(err, "decode purchase")
+			}
+			prof.Purchases = append(prof.Purchases, it.purchase())
+		case strings.HasPrefix(sk, skProduct):
+			var it productItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return contacts.Profile{}, apperr.Wrap(err, "decode product")
+			}
+			if len(it.Sources) > 0 { // owned while an active purchase or grant backs it
+				prof.ProductsOwned = append(prof.ProductsOwned, contacts.Product{ID: it.ProductID, Title: it.Title})
+			}
 		}
 	}
 	if !found {
 		return contacts.Profile{}, apperr.ErrContactNotFound
 	}
-	slices.Reverse(prof.Notes) // newest first: note ids sort by time
+	slices.Reverse(prof.Notes)     // newest first: note ids sort by time
+	slices.Reverse(prof.Purchases) // likewise purchase ids
+	if prof.Purchases == nil {
+		prof.Purchases = []contacts.Purchase{}
+	}
+	if prof.ProductsOwned == nil {
+		prof.ProductsOwned = []contacts.Product{}
+	}
 	prof.Lifecycle = make([]contacts.LifecycleEntry, 0, len(events))
 	for _, item := range events {
 		var e eventItem
@@ -261,6 +284,7 @@ func (s *Store) UpdateContact(ctx context.Context, old, c contacts.Contact) erro
 	} else {
 		update = update.Remove(expression.Name("address"))
 	}
+	update = setOrRemove(update, "externalId", c.ExternalID)
 	cond := expression.Name("version").Equal(expression.Value(old.Version))
 	expr := mustBuild(expression.NewBuilder().WithUpdate(update).WithCondition(cond))
 	items := []types.TransactWriteItem{{Update: &types.Update{
@@ -268,23 +292,40 @@ func (s *Store) UpdateContact(ctx context.Context, old, c contacts.Contact) erro
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}}
+	// Each claim that moves: release the old one, take the new one. A
+	// failed take at index i means the value belongs to someone else.
+	taken := map[int]error{}
+	move := func(oldPK, newPK string, claimType string, errTaken error) {
+		if oldPK != "" {
+			items = append(items, s.releaseClaim(oldPK, c.ID))
+		}
+		if newPK != "" {
+			taken[len(items)] = errTaken
+			items = append(items, s.takeClaim(newPK, claimType, c.ID))
+		}
+	}
 	if c.EmailKey != old.EmailKey {
-		owned := mustBuild(expression.NewBuilder().WithCondition(expression.Name("contactId").Equal(expression.Value(c.ID))))
-		notExists := mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))))
-		items = append(items,
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(emailClaimPK(c.Site, old.EmailKey), skClaim),
-				ConditionExpression: owned.Condition(), ExpressionAttributeNames: owned.Names(), ExpressionAttributeValues: owned.Values()}},
-			types.TransactWriteItem{Put: &types.Put{TableName: &s.table,
-				Item:                mustMarshal(claimItem{PK: emailClaimPK(c.Site, c.EmailKey), SK: skClaim, Type: "emailClaim", ContactID: c.ID}),
-				ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}})
+		move(emailClaimPK(c.Site, old.EmailKey), emailClaimPK(c.Site, c.EmailKey), "emailClaim", apperr.ErrEmailTaken)
+	}
+	if c.ExternalID != old.ExternalID {
+		oldPK, newPK := "", ""
+		if old.ExternalID != "" {
+			oldPK = extClaimPK(c.Site, old.ExternalID)
+		}
+		if c.ExternalID != "" {
+			newPK = extClaimPK(c.Site, c.ExternalID)
+		}
+		move(oldPK, newPK, "externalIdClaim", contacts.ErrExternalIDTaken)
 	}
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if reasons := cancelReasons(err); reasons != nil {
-		switch {
-		case failed(reasons, 0):
+		if failed(reasons, 0) {
 			return apperr.ErrVersionMismatch
-		case failed(reasons, 2):
-			return apperr.ErrEmailTaken
+		}
+		for i, errTaken := range taken {
+			if failed(reasons, i) {
+				return errTaken
+			}
 		}
 		return apperr.Wrap(err, "update contact")
 	}
@@ -292,6 +333,21 @@ func (s *Store) UpdateContact(ctx context.Context, old, c contacts.Contact) erro
 		return apperr.Wrap(err, "update contact")
 	}
 	return nil
+}
+
+// takeClaim claims a unique value (email, external id) for a contact.
+func (s *Store) takeClaim(pk, claimType, contactID string) types.TransactWriteItem {
+	notExists := mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))))
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table,
+		Item:                mustMarshal(claimItem{PK: pk, SK: skClaim, Type: claimType, ContactID: contactID}),
+		ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}}
+}
+
+// releaseClaim deletes a claim if the contact still holds it.
+func (s *Store) releaseClaim(pk, contactID string) types.TransactWriteItem {
+	owned := mustBuild(expression.NewBuilder().WithCondition(expression.Name("contactId").Equal(expression.Value(contactID))))
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, skClaim),
+		ConditionExpression: owned.Condition(), ExpressionAttributeNames: owned.Names(), ExpressionAttributeValues: owned.Values()}}
 }
 
 func setOrRemove(u expression.UpdateBuilder, name, value string) expression.UpdateBuilder {
