@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -41,6 +43,14 @@ func ListContacts(svc *contacts.Service) Handler {
 			q.IncludeHidden = true
 		default:
 			return events.APIGatewayV2HTTPResponse{}, apperr.Validation(apperr.FieldError{Field: "hidden", Code: "invalid_boolean", Message: "hidden is true or false"})
+		}
+		q.Kind = contacts.Kind(req.QueryStringParameters["kind"])
+		if s := req.QueryStringParameters["activeWithinDays"]; s != "" {
+			days, convErr := strconv.Atoi(s)
+			if convErr != nil || days < 1 || days > 3650 {
+				return events.APIGatewayV2HTTPResponse{}, apperr.Validation(apperr.FieldError{Field: "activeWithinDays", Code: "out_of_range", Message: "activeWithinDays is a whole number of days from 1 to 3650"})
+			}
+			q.ActiveSince = svc.Now().Add(-time.Duration(days) * 24 * time.Hour)
 		}
 		page, err := svc.List(ctx, caller, q)
 		if err != nil {
