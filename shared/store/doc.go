@@ -16,6 +16,18 @@
 //	tag on contact  S#<site>#C#<id>             TAG#<tag>                 GSI1 S#<site>#TAG#<tag> / <addedAt>#<id> (segment by tag)
 //	lifecycle entry S#<site>#C#<id>             EVENT#<time>#<ulid>       -   (expiresAt: TTL)
 //	tag registry    S#<site>                    TAG#<tag>                 -   (count of contacts with the tag)
+//	purchase/grant  S#<site>#C#<id>             PURCHASE#<ulid>           -   (amount in minor units, currency, refunded, status, grantedBy, endedBy)
+//	product owned   S#<site>#C#<id>             PRODUCT#<product id>      -   (sources: the active purchases unlocking it; owned while not empty)
+//	offer held      S#<site>#C#<id>             OFFER#<offer id>          -   (sources, as for products: a grant needs it empty)
+//	refund          S#<site>#C#<id>             REFUND#<refund id>        -   (one per refund id: retries change nothing)
+//	order claim     S#<site>#ORDER#<order id>   CLAIM                     -   (contactId, purchaseId: purchases are idempotent on the order id)
+//	purchase claim  S#<site>#PURCHASE#<ulid>    CLAIM                     -   (contactId: finds a purchase from its id, for refunds)
+//	external id     S#<site>#EXT#<external id>  CLAIM                     -   (contactId; one external user id per site)
+//
+// The profile item also carries the customer's counters: purchasesCount,
+// signInCount, lastActivityAt, customerSince and one rev_<currency> number
+// per currency (net revenue in minor units), all changed with ADD/SET in the
+// same transaction as the purchase, grant or refund that moves them.
 //
 // <email key> is the address trimmed, NFC-normalized and lower-cased;
 // <addedAt> is UTC with nanoseconds at a fixed width, so it sorts as text.
@@ -30,6 +42,7 @@
 //     GSI3 with begins_with, one cursor walking both.
 //   - Writes that must agree (profile + email claim, tag + registry count)
 //     are single TransactWriteItems calls with conditions.
-//   - Delete: every item of the contact's partition, its claim, its tag
-//     index items and its registry counts.
+//   - Delete: every item of the contact's partition, its claims (email,
+//     external id, and the order and purchase claims of its purchases), its
+//     tag index items and its registry counts.
 package store
