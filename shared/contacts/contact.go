@@ -106,7 +106,7 @@ type Profile struct {
 	ProductsOwned []Product        `json:"productsOwned"`
 	// NetRevenue is purchases less refunds, in minor units per currency.
 	// Absent (nil) for roles that may not see financial data.
-	NetRevenue map[string]int64 `json:"netRevenue,omitempty"`
+	NetRevenue map[string]int64 `json:"netRevenue,omitzero"`
 }
 
 // TagCount is one of a site's tags and how many contacts carry it.
