@@ -24,7 +24,18 @@ type fakeStore struct {
 	removeTag     func(site, contactID, tag string) (contacts.Contact, error)
 	listTags      func(site string) ([]contacts.TagCount, error)
 	setHidden     func(site, id string, hidden bool) (contacts.Contact, error)
+
+	// The customer's side (contacts.CustomerStore).
+	recordPurchase func(newContact contacts.Contact, p contacts.Purchase, e contacts.LifecycleEntry) (contacts.Purchase, bool, error)
+	grant          func(site string, p contacts.Purchase, e contacts.LifecycleEntry) error
+	endPurchase    func(site, contactID, purchaseID string, by contacts.Actor, e contacts.LifecycleEntry) (contacts.Purchase, error)
+	refund         func(site, purchaseID string, r contacts.Refund, e contacts.LifecycleEntry) (contacts.Refund, error)
+	setMuted       func(site, id string, muted bool) (contacts.Contact, error)
+	recordActivity func(site, id string, signIn bool, at time.Time, e *contacts.LifecycleEntry) (contacts.Contact, error)
+	lifecycle      func(site, id string, q contacts.LifecycleQuery) (contacts.Page[contacts.LifecycleEntry], error)
 }
+
+var _ contacts.CustomerStore = (*fakeStore)(nil)
 
 var errUnexpected = errors.New("unexpected store call")
 
@@ -117,4 +128,53 @@ func (f *fakeStore) SetHidden(_ context.Context, site, id string, hidden bool, _
 		return contacts.Contact{}, errUnexpected
 	}
 	return f.setHidden(site, id, hidden)
+}
+
+func (f *fakeStore) RecordPurchase(_ context.Context, newContact contacts.Contact, p contacts.Purchase, e contacts.LifecycleEntry) (contacts.Purchase, bool, error) {
+	if f.recordPurchase == nil {
+		return contacts.Purchase{}, false, errUnexpected
+	}
+	return f.recordPurchase(newContact, p, e)
+}
+
+func (f *fakeStore) Grant(_ context.Context, site string, p contacts.Purchase, e contacts.LifecycleEntry) error {
+	if f.grant == nil {
+		return errUnexpected
+	}
+	return f.grant(site, p, e)
+}
+
+func (f *fakeStore) EndPurchase(_ context.Context, site, contactID, purchaseID string, by contacts.Actor, e contacts.LifecycleEntry) (contacts.Purchase, error) {
+	if f.endPurchase == nil {
+		return contacts.Purchase{}, errUnexpected
+	}
+	return f.endPurchase(site, contactID, purchaseID, by, e)
+}
+
+func (f *fakeStore) Refund(_ context.Context, site, purchaseID string, r contacts.Refund, e contacts.LifecycleEntry) (contacts.Refund, error) {
+	if f.refund == nil {
+		return contacts.Refund{}, errUnexpected
+	}
+	return f.refund(site, purchaseID, r, e)
+}
+
+func (f *fakeStore) SetMuted(_ context.Context, site, id string, muted bool, _ time.Time) (contacts.Contact, error) {
+	if f.setMuted == nil {
+		return contacts.Contact{}, errUnexpected
+	}
+	return f.setMuted(site, id, muted)
+}
+
+func (f *fakeStore) RecordActivity(_ context.Context, site, id string, signIn bool, at time.Time, e *contacts.LifecycleEntry) (contacts.Contact, error) {
+	if f.recordActivity == nil {
+		return contacts.Contact{}, errUnexpected
+	}
+	return f.recordActivity(site, id, signIn, at, e)
+}
+
+func (f *fakeStore) Lifecycle(_ context.Context, site, id string, q contacts.LifecycleQuery, _ time.Time) (contacts.Page[contacts.LifecycleEntry], error) {
+	if f.lifecycle == nil {
+		return contacts.Page[contacts.LifecycleEntry]{}, errUnexpected
+	}
+	return f.lifecycle(site, id, q)
 }
