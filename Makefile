@@ -48,7 +48,15 @@ FUNCTIONS := \
 	RemoveTagFunction=remove-tag \
 	ListTagsFunction=list-tags \
 	HideContactFunction=hide-contact \
-	UnhideContactFunction=unhide-contact
+	UnhideContactFunction=unhide-contact \
+	RecordPurchaseFunction=record-purchase \
+	RefundPurchaseFunction=refund-purchase \
+	GrantOfferFunction=grant-offer \
+	EndPurchaseFunction=end-purchase \
+	MuteContactFunction=mute-contact \
+	UnmuteContactFunction=unmute-contact \
+	RecordActivityFunction=record-activity \
+	ListLifecycleFunction=list-lifecycle
 
 fn_id  = $(word 1,$(subst =, ,$(1)))
 fn_dir = $(word 2,$(subst =, ,$(1)))

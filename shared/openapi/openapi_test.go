@@ -383,7 +383,7 @@ func TestRefsResolve(t *testing.T) {
 }
 
 // jsonFields returns the JSON names of t's fields and those always present
-// (no omitempty), following embedded structs.
+// (neither omitempty nor omitzero), following embedded structs.
 func jsonFields(t reflect.Type) (all, always []string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -401,7 +401,7 @@ func jsonFields(t reflect.Type) (all, always []string) {
 			name = f.Name
 		}
 		all = append(all, name)
-		if !strings.Contains(opts, "omitempty") {
+		if !slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" }) {
 			always = append(always, name)
 		}
 	}
@@ -453,6 +453,15 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"TagCount", contacts.TagCount{}, false},
 		{"ContactPage", contacts.Page[contacts.Contact]{}, false},
 		{"NotePage", contacts.Page[contacts.Note]{}, false},
+		{"LifecyclePage", contacts.Page[contacts.LifecycleEntry]{}, false},
+		{"NewPurchase", contacts.NewPurchase{}, true},
+		{"NewGrant", contacts.NewGrant{}, true},
+		{"NewRefund", contacts.NewRefund{}, true},
+		{"NewActivity", contacts.NewActivity{}, true},
+		{"Purchase", contacts.Purchase{}, false},
+		{"Refund", contacts.Refund{}, false},
+		{"Product", contacts.Product{}, false},
+		{"Actor", contacts.Actor{}, false},
 		{"Problem", httpapi.Problem{}, false},
 		{"FieldError", apperr.FieldError{}, false},
 	} {
@@ -485,6 +494,10 @@ func TestRolesMatchPermissionMatrix(t *testing.T) {
 		"addNote": auth.AddNotes, "listNotes": auth.ReadNotes, "deleteNote": auth.DeleteNotes,
 		"addTag": auth.ManageTags, "removeTag": auth.ManageTags, "listTags": auth.ReadTags,
 		"hideContact": auth.HideContacts, "unhideContact": auth.HideContacts,
+		"recordPurchase": auth.RecordPurchases, "refundPurchase": auth.RefundPurchases,
+		"grantOffer": auth.GrantOffers, "endPurchase": auth.GrantOffers,
+		"muteContact": auth.MuteCustomers, "unmuteContact": auth.MuteCustomers,
+		"recordActivity": auth.RecordActivity, "listLifecycle": auth.ReadContacts,
 	}
 	for _, o := range operations(t, doc(t)) {
 		id, _ := o.op["operationId"].(string)
