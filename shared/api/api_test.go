@@ -147,6 +147,8 @@ func TestCreateContact(t *testing.T) {
 			store:      fakeStore{createContact: func(contacts.Contact, contacts.LifecycleEntry) error { return apperr.ErrEmailTaken }},
 			wantStatus: 409, wantCode: "email_taken"},
 		{name: "malformed JSON", handler: api.CreateContact, req: withBody(req, `{"email":`), wantStatus: 400, wantCode: "malformed_json"},
+		{name: "invalid UTF-8", handler: api.CreateContact, req: withBody(req, "{\"email\":\"u8\xff@example.com\"}"), wantStatus: 400, wantCode: "malformed_json"},
+		{name: "invisible character in the address", handler: api.CreateContact, req: withBody(req, `{"email":"zw\u200b@example.com"}`), wantStatus: 422, wantCode: "validation_failed", wantField: "email"},
 		{name: "two JSON values", handler: api.CreateContact, req: withBody(req, `{"email":"a@example.com"} {}`), wantStatus: 400, wantCode: "malformed_json"},
 		{name: "unknown field", handler: api.CreateContact, req: withBody(req, `{"email":"a@example.com","admin":true}`), wantStatus: 400, wantCode: "unknown_field", wantField: "admin"},
 		{name: "wrong type", handler: api.CreateContact, req: withBody(req, `{"email":42}`), wantStatus: 400, wantCode: "wrong_type", wantField: "email"},

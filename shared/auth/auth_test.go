@@ -49,10 +49,13 @@ func TestFromRequest(t *testing.T) {
 		t.Fatalf("an unknown time zone falls back to UTC: %+v, %v", c, err)
 	}
 	for _, claims := range []map[string]string{
-		{"role": "owner"},                  // no site
-		{"site": "demo"},                   // no role
-		{"site": "demo", "role": "root"},   // unknown role
-		{"site": "de#mo", "role": "owner"}, // a site that could forge keys
+		{"role": "owner"},                     // no site
+		{"site": "demo"},                      // no role
+		{"site": "demo", "role": "root"},      // unknown role
+		{"site": "de#mo", "role": "owner"},    // a site that could forge keys
+		{"site": " demo ", "role": "owner"},   // padded: not silently trimmed
+		{"site": "[demo]", "role": "owner"},   // a list the provider flattened
+		{"site": "map[a:b]", "role": "owner"}, // an object the provider flattened
 	} {
 		if _, err := FromRequest(req(claims)); err == nil {
 			t.Errorf("claims %v accepted", claims)

@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/creator-platform/contacts/shared/apperr"
 	"github.com/creator-platform/contacts/shared/auth"
+	"github.com/creator-platform/contacts/shared/retry"
 )
 
 // Store is what the contacts service needs from storage. The DynamoDB
@@ -250,6 +252,21 @@ func (s *Service) Update(ctx context.Context, caller auth.Caller, id string, pat
 	if !ValidID(id) {
 		return Contact{}, apperr.ErrContactNotFound
 	}
+	for attempt := 0; ; attempt++ {
+		c, err := s.update(ctx, caller, id, patch, ifMatch)
+		// Without If-Match the caller asked for last-writer-wins: a version
+		// that moved under us (a tag, another edit) is read again.
+		if ifMatch == nil && errors.Is(err, apperr.ErrVersionMismatch) && attempt < maxRetries {
+			if err := retry.Backoff(ctx, attempt); err != nil {
+				return Contact{}, err
+			}
+			continue
+		}
+		return c, err
+	}
+}
+
+func (s *Service) update(ctx context.Context, caller auth.Caller, id string, patch ContactPatch, ifMatch *int64) (Contact, error) {
 	old, err := s.Store.GetContact(ctx, caller.Site, id)
 	if err != nil {
 		return Contact{}, err
@@ -293,6 +310,9 @@ func (s *Service) Update(ctx context.Context, caller auth.Caller, id string, pat
 	checkDetails(&fc, &c, patch.Address)
 	if err := fc.err(); err != nil {
 		return Contact{}, err
+	}
+	if sameDetails(old, c) {
+		return old, nil // nothing changed: no write, the ETag stays
 	}
 	c.Version = old.Version + 1
 	c.UpdatedAt = s.Now().UTC()
@@ -437,3 +457,14 @@ func ValidID(s string) bool {
 	_, err := ulid.ParseStrict(s)
 	return err == nil && len(s) == ulid.EncodedSize
 }
+
+// sameDetails reports whether an edit leaves every editable detail as it was.
+func sameDetails(a, b Contact) bool {
+	return a.Email == b.Email && a.Name == b.Name && a.Phone == b.Phone && a.Company == b.Company &&
+		a.ExternalID == b.ExternalID && (a.Address == nil) == (b.Address == nil) &&
+		(a.Address == nil || *a.Address == *b.Address)
+}
+
+// maxRetries bounds the read-modify-write retries of an edit that lost a
+// race it did not ask to lose (no If-Match).
+const maxRetries = 8

@@ -30,7 +30,8 @@ const (
 // addressing is kept: grace+news@ and grace@ are different people.
 func NormalizeEmail(raw string) (display, key string) {
 	display = norm.NFC.String(strings.TrimSpace(raw))
-	return display, strings.ToLower(display)
+	// NFKC folds look-alikes (full-width letters, ligatures) onto one key.
+	return display, strings.ToLower(norm.NFKC.String(display))
 }
 
 // ValidEmail reports whether s (already trimmed) is a single bare address
@@ -40,7 +41,10 @@ func ValidEmail(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
+		// Spaces, controls, invisible format characters (zero-width space,
+		// byte-order mark, soft hyphen, direction overrides) and the
+		// replacement character of undecodable input make no real address.
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 			return false
 		}
 	}
@@ -50,7 +54,7 @@ func ValidEmail(s string) bool {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || !strings.Contains(domain, ".") {
+	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
 		return false
 	}
 	for _, label := range strings.Split(domain, ".") {

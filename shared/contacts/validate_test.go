@@ -22,6 +22,12 @@ func TestValidEmail(t *testing.T) {
 		{"ada @example.com", false},
 		{"ada@example..com", false},
 		{"a@b.c\n", false},
+		{"zw\u200b@example.com", false},  // zero-width space
+		{"\ufeffbom@example.com", false}, // byte-order mark
+		{"soft\u00adhyphen@example.com", false},
+		{"rtl\u202e@example.com", false}, // direction override
+		{"bad\ufffd@example.com", false}, // what undecodable input becomes
+		{"a@[127.0.0.1]", false},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.in); got != tt.want {
@@ -39,6 +45,10 @@ func TestNormalizeEmailKeepsDisplayAndFoldsKey(t *testing.T) {
 	_, k2 := NormalizeEmail("ada.lovelace@example.com")
 	if k1 != k2 {
 		t.Fatalf("case variants must share a key: %q %q", k1, k2)
+	}
+	display, wide := NormalizeEmail("ａｂｃ@example.com")
+	if wide != "abc@example.com" || display != "ａｂｃ@example.com" {
+		t.Fatalf("full-width letters: key %q display %q", wide, display)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -149,6 +150,9 @@ func Decode(req events.APIGatewayV2HTTPRequest, dst any) error {
 	mt, _, err := mime.ParseMediaType(Header(req, "Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return apperr.New(apperr.UnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+	}
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.Malformed, "malformed_json", "the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

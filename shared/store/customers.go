@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/creator-platform/contacts/shared/apperr"
 	"github.com/creator-platform/contacts/shared/contacts"
+	"github.com/creator-platform/contacts/shared/retry"
 )
 
 var _ contacts.CustomerStore = (*Store)(nil)
@@ -36,11 +36,8 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) (
 		if !conflict || attempt >= 8 {
 			return reasons, err
 		}
-		backoff := time.Duration(5<<min(attempt, 5)) * time.Millisecond
-		select {
-		case <-time.After(backoff/2 + rand.N(backoff)):
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := retry.Backoff(ctx, attempt); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -31,8 +31,8 @@ type profileItem struct {
 	GSI1SK    string            `dynamodbav:"GSI1SK"`
 	GSI2PK    string            `dynamodbav:"GSI2PK"`
 	GSI2SK    string            `dynamodbav:"GSI2SK"`
-	GSI3PK    string            `dynamodbav:"GSI3PK"`
-	GSI3SK    string            `dynamodbav:"GSI3SK"`
+	GSI3PK    string            `dynamodbav:"GSI3PK,omitempty"` // sparse: only named contacts
+	GSI3SK    string            `dynamodbav:"GSI3SK,omitempty"`
 	Type      string            `dynamodbav:"type"`
 	ID        string            `dynamodbav:"id"`
 	Email     string            `dynamodbav:"email"`
@@ -69,7 +69,7 @@ func newProfileItem(c contacts.Contact) profileItem {
 	if len(tags) == 0 {
 		tags = nil // an empty set would be stored as NULL, which ADD cannot extend
 	}
-	return profileItem{
+	item := profileItem{
 		PK: contactPK(c.Site, c.ID), SK: skProfile,
 		GSI1PK: listPK(c.Site), GSI1SK: listSK(added, c.ID),
 		GSI2PK: searchPK(c.Site), GSI2SK: c.EmailKey,
@@ -82,6 +82,12 @@ func newProfileItem(c contacts.Contact) profileItem {
 		CustomerSince: formatOptional(c.CustomerSince), ExternalID: c.ExternalID, Muted: c.Muted,
 		PurchasesCount: c.PurchasesCount, SignInCount: c.SignInCount, LastActivityAt: formatOptional(c.LastActivityAt),
 	}
+	if c.Name == "" {
+		// No name, nothing to find by name: an empty name's key would be
+		// "#<id>", which a search for "#" would match.
+		item.GSI3PK, item.GSI3SK = "", ""
+	}
+	return item
 }
 
 func formatOptional(t *time.Time) string {

@@ -274,9 +274,14 @@ func (s *Store) UpdateContact(ctx context.Context, old, c contacts.Contact) erro
 		Set(expression.Name("emailKey"), expression.Value(c.EmailKey)).
 		Set(expression.Name("GSI2SK"), expression.Value(c.EmailKey)).
 		Set(expression.Name("name"), expression.Value(c.Name)).
-		Set(expression.Name("GSI3SK"), expression.Value(nameSK(nameKey(c.Name), c.ID))).
 		Set(expression.Name("version"), expression.Value(c.Version)).
 		Set(expression.Name("updatedAt"), expression.Value(formatTime(c.UpdatedAt)))
+	if c.Name != "" {
+		update = update.Set(expression.Name("GSI3PK"), expression.Value(searchPK(c.Site))).
+			Set(expression.Name("GSI3SK"), expression.Value(nameSK(nameKey(c.Name), c.ID)))
+	} else {
+		update = update.Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+	}
 	update = setOrRemove(update, "phone", c.Phone)
 	update = setOrRemove(update, "company", c.Company)
 	if c.Address != nil {
@@ -363,7 +368,7 @@ func (s *Store) SetHidden(ctx context.Context, site, id string, hidden bool, now
 		WithUpdate(expression.Set(expression.Name("hidden"), expression.Value(hidden)).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
 			Add(expression.Name("version"), expression.Value(1))).
-		WithCondition(expression.AttributeExists(expression.Name("PK"))))
+		WithCondition(expression.AttributeExists(expression.Name("PK")).And(expression.Name("hidden").NotEqual(expression.Value(hidden)))))
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: key(contactPK(site, id), skProfile),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
@@ -371,7 +376,8 @@ func (s *Store) SetHidden(ctx context.Context, site, id string, hidden bool, now
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		return contacts.Contact{}, apperr.ErrContactNotFound
+		// Missing (404), or already so: nothing to change, the ETag stays.
+		return s.GetContact(ctx, site, id)
 	}
 	if err != nil {
 		return contacts.Contact{}, apperr.Wrap(err, "set hidden")

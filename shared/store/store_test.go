@@ -369,3 +369,64 @@ func idsOf(cs []contacts.Contact) []string {
 	}
 	return ids
 }
+
+func TestEditsWithoutIfMatchAllLandAndNoOpsKeepTheVersion(t *testing.T) {
+	svc, ctx := newService(), context.Background()
+	site := newSite(t)
+	c := create(t, svc, site, contacts.NewContact{Email: "busy@example.com"})
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprint("Writer ", i)
+			_, errs[i] = svc.Update(ctx, owner(site), c.ID, contacts.ContactPatch{Name: &name}, nil)
+		}()
+		wg.Add(1)
+		go func() { // a tag racing the edits moves the version too
+			defer wg.Done()
+			_, _ = svc.Tag(ctx, owner(site), c.ID, fmt.Sprint("t", i), true)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("edit %d without If-Match: %v", i, err)
+		}
+	}
+	before, _ := svc.Profile(ctx, owner(site), c.ID)
+	same, err := svc.Update(ctx, owner(site), c.ID, contacts.ContactPatch{Name: &before.Name}, nil)
+	if err != nil || same.Version != before.Version {
+		t.Errorf("a no-op edit moved the version %d -> %d (%v)", before.Version, same.Version, err)
+	}
+	hidden, _ := svc.SetHidden(ctx, owner(site), c.ID, true)
+	again, _ := svc.SetHidden(ctx, owner(site), c.ID, true)
+	if !again.Hidden || again.Version != hidden.Version {
+		t.Errorf("hiding twice moved the version %d -> %d", hidden.Version, again.Version)
+	}
+}
+
+func TestSearchNeverMatchesKeySeparators(t *testing.T) {
+	svc, ctx := newService(), context.Background()
+	site := newSite(t)
+	create(t, svc, site, contacts.NewContact{Email: "noname@example.com"})
+	named := create(t, svc, site, contacts.NewContact{Email: "x@example.com", Name: "C# Developer"})
+	page, err := svc.List(ctx, owner(site), contacts.ListQuery{Limit: 10, Search: "#"})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("search '#': %v %v", idsOf(page.Items), err)
+	}
+	page, _ = svc.List(ctx, owner(site), contacts.ListQuery{Limit: 10, Search: "c#"})
+	if !slices.Equal(idsOf(page.Items), []string{named.ID}) {
+		t.Fatalf("search 'c#': %v", idsOf(page.Items))
+	}
+	// Naming a contact later puts it in the name index; clearing takes it out.
+	renamed, err := svc.Update(ctx, owner(site), named.ID, contacts.ContactPatch{Name: aws.String("")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = svc.List(ctx, owner(site), contacts.ListQuery{Limit: 10, Search: "c#"})
+	if len(page.Items) != 0 || renamed.Name != "" {
+		t.Fatalf("after clearing the name: %v", idsOf(page.Items))
+	}
+}

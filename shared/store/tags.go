@@ -12,6 +12,7 @@ import (
 
 	"github.com/creator-platform/contacts/shared/apperr"
 	"github.com/creator-platform/contacts/shared/contacts"
+	"github.com/creator-platform/contacts/shared/retry"
 )
 
 // AddTag tags a contact: the tag joins the profile's tag set, the contact
@@ -26,6 +27,7 @@ func (s *Store) AddTag(ctx context.Context, site, contactID, tag string, now tim
 			return c, nil, apperr.New(apperr.Conflict, "too_many_tags", "a contact can carry at most 40 tags")
 		}
 		c.Tags = sortedCopy(append(c.Tags, tag))
+		c.Version, c.UpdatedAt = c.Version+1, now
 		return c, []types.TransactWriteItem{
 			s.tagSetUpdate(c, now, expression.Add(expression.Name("tags"), expression.Value(&types.AttributeValueMemberSS{Value: []string{tag}}))),
 			{Put: &types.Put{TableName: &s.table, Item: mustMarshal(newTagItem(c, tag))}},
@@ -42,6 +44,7 @@ func (s *Store) RemoveTag(ctx context.Context, site, contactID, tag string, now 
 			return c, nil, nil
 		}
 		c.Tags = slices.Delete(slices.Clone(c.Tags), i, i+1)
+		c.Version, c.UpdatedAt = c.Version+1, now
 		return c, []types.TransactWriteItem{
 			s.tagSetUpdate(c, now, expression.Delete(expression.Name("tags"), expression.Value(&types.AttributeValueMemberSS{Value: []string{tag}}))),
 			{Delete: &types.Delete{TableName: &s.table, Key: key(contactPK(site, contactID), tagSK(tag))}},
@@ -65,7 +68,10 @@ func (s *Store) retagLoop(ctx context.Context, site, contactID string,
 		}
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		reasons := cancelReasons(err)
-		if reasons != nil && failed(reasons, 0) && attempt < maxTxRetries {
+		if reasons != nil && failed(reasons, 0) && attempt < 8 {
+			if err := retry.Backoff(ctx, attempt); err != nil {
+				return contacts.Contact{}, err
+			}
 			continue // the contact changed under us: read it again
 		}
 		if reasons != nil && failed(reasons, 0) {
@@ -78,13 +84,13 @@ func (s *Store) retagLoop(ctx context.Context, site, contactID string,
 	}
 }
 
-// tagSetUpdate changes the profile's tag set if its version is still c's,
-// and moves the version on.
+// tagSetUpdate changes the profile's tag set if its version is still the
+// one before c's, moving it to c's.
 func (s *Store) tagSetUpdate(c contacts.Contact, now time.Time, change expression.UpdateBuilder) types.TransactWriteItem {
 	expr := mustBuild(expression.NewBuilder().
-		WithUpdate(change.Set(expression.Name("version"), expression.Value(c.Version+1)).
+		WithUpdate(change.Set(expression.Name("version"), expression.Value(c.Version)).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
-		WithCondition(expression.Name("version").Equal(expression.Value(c.Version))))
+		WithCondition(expression.Name("version").Equal(expression.Value(c.Version - 1))))
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName: &s.table, Key: key(contactPK(c.Site, c.ID), skProfile),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
