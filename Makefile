@@ -120,10 +120,10 @@ test: venv ## go test ./... against moto on 127.0.0.1:4566 (started and stopped 
 dev: venv ## Run the whole stack locally (go run ./local/cmd/runner [RUNNER_FLAGS=...]; it starts moto itself)
 	go run ./local/cmd/runner $(RUNNER_FLAGS)
 
-token: ## Print a local JWT: make -s token SITE=demo ROLE=owner EMAIL=owner@demo.example.com
+token: ## Print a local JWT: make -s token SITE=demo ROLE=owner EMAIL=owner@demo.example.com [SITE_TZ=Europe/Berlin]
 	@mkdir -p $(LOCAL_BIN)
 	@go build -o $(LOCAL_BIN)/token ./local/cmd/token
-	@$(LOCAL_BIN)/token -site '$(SITE)' -role '$(ROLE)' -email '$(EMAIL)'
+	@$(LOCAL_BIN)/token -site '$(SITE)' -role '$(ROLE)' -email '$(EMAIL)' $(if $(SITE_TZ),-tz '$(SITE_TZ)')
 
 seed: ## Import CSV into SITE through the local API: make seed [CSV=...] [SITE=demo] [API=http://127.0.0.1:3000]
 	go run ./local/cmd/seed -csv '$(CSV)' -site '$(SITE)' -api '$(API)'
