@@ -381,30 +381,60 @@ func (s *Store) SetMuted(ctx context.Context, site, id string, muted bool, now t
 }
 
 // RecordActivity counts a sign-in (with its lifecycle entry) or notes
-// activity. Last activity only moves forward.
+// activity. Last activity only moves forward: a late report of an older
+// sign-in still counts, but leaves lastActivityAt where it is.
 func (s *Store) RecordActivity(ctx context.Context, site, id string, signIn bool, at time.Time, e *contacts.LifecycleEntry) (contacts.Contact, error) {
-	update := expression.Set(expression.Name("lastActivityAt"), expression.Value(formatTime(at)))
-	if signIn {
-		update = update.Add(expression.Name("signInCount"), expression.Value(1))
+	for attempt := 0; ; attempt++ {
+		c, err := s.GetContact(ctx, site, id)
+		if err != nil {
+			return contacts.Contact{}, err
+		}
+		var update expression.UpdateBuilder
+		cond := expression.AttributeExists(expression.Name("PK"))
+		moves := c.LastActivityAt == nil || at.After(*c.LastActivityAt)
+		if moves {
+			update = update.Set(expression.Name("lastActivityAt"), expression.Value(formatTime(at)))
+			seen := expression.AttributeNotExists(expression.Name("lastActivityAt"))
+			if c.LastActivityAt != nil {
+				seen = expression.Name("lastActivityAt").Equal(expression.Value(formatTime(*c.LastActivityAt)))
+			}
+			cond = cond.And(seen)
+		}
+		if signIn {
+			update = update.Add(expression.Name("signInCount"), expression.Value(1))
+		}
+		if !moves && !signIn {
+			return c, nil // older activity than already known: nothing to record
+		}
+		expr := mustBuild(expression.NewBuilder().WithUpdate(update).WithCondition(cond))
+		items := []types.TransactWriteItem{{Update: &types.Update{
+			TableName: &s.table, Key: key(contactPK(site, id), skProfile),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}}}
+		if e != nil {
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: mustMarshal(s.eventItem(site, id, *e))}})
+		}
+		reasons, err := s.transact(ctx, items)
+		switch {
+		case failed(reasons, 0) && attempt < 8:
+			if err := retry.Backoff(ctx, attempt); err != nil {
+				return contacts.Contact{}, err
+			}
+			continue // deleted, or another report moved last activity: look again
+		case failed(reasons, 0):
+			return contacts.Contact{}, apperr.ErrContactNotFound
+		case err != nil:
+			return contacts.Contact{}, apperr.Wrap(err, "record activity")
+		}
+		if moves {
+			c.LastActivityAt = &at
+		}
+		if signIn {
+			c.SignInCount++
+		}
+		return c, nil
 	}
-	cond := expression.AttributeExists(expression.Name("PK"))
-	expr := mustBuild(expression.NewBuilder().WithUpdate(update).WithCondition(cond))
-	items := []types.TransactWriteItem{{Update: &types.Update{
-		TableName: &s.table, Key: key(contactPK(site, id), skProfile),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}}
-	if e != nil {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: mustMarshal(s.eventItem(site, id, *e))}})
-	}
-	reasons, err := s.transact(ctx, items)
-	switch {
-	case failed(reasons, 0):
-		return contacts.Contact{}, apperr.ErrContactNotFound
-	case err != nil:
-		return contacts.Contact{}, apperr.Wrap(err, "record activity")
-	}
-	return s.GetContact(ctx, site, id)
 }
 
 // Lifecycle pages through a contact's unexpired lifecycle, newest first,

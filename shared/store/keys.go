@@ -23,6 +23,8 @@ const (
 	skProduct    = "PRODUCT#"
 	skOffer      = "OFFER#"
 	skRefund     = "REFUND#"
+	skSent       = "SENT#"
+	skMessage    = "MESSAGE"
 )
 
 func sitePrefix(site string) string { return "S#" + site + "#" }
@@ -76,3 +78,9 @@ func productSK(id string) string         { return skProduct + id }
 func offerSK(id string) string           { return skOffer + id }
 func refundSK(id string) string          { return skRefund + id }
 func revenueAttr(currency string) string { return "rev_" + currency }
+
+// sentMessagePK finds a message this product sent from its SES message id,
+// which is all an identity notification carries.
+func sentMessagePK(messageID string) string { return "MSG#" + messageID }
+
+func sentSK(messageID string) string { return skSent + messageID }

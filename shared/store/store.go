@@ -290,6 +290,10 @@ func (s *Store) UpdateContact(ctx context.Context, old, c contacts.Contact) erro
 		update = update.Remove(expression.Name("address"))
 	}
 	update = setOrRemove(update, "externalId", c.ExternalID)
+	if c.EmailKey != old.EmailKey {
+		// Bounces were the old address's: a new address starts clean.
+		update = update.Remove(expression.Name("permBounceAt")).Remove(expression.Name("permBounces"))
+	}
 	cond := expression.Name("version").Equal(expression.Value(old.Version))
 	expr := mustBuild(expression.NewBuilder().WithUpdate(update).WithCondition(cond))
 	items := []types.TransactWriteItem{{Update: &types.Update{
