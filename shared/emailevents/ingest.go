@@ -32,7 +32,6 @@ const BounceWindow = 4 * 24 * time.Hour
 
 // Store is what the ingest needs from storage.
 type Store interface {
-	GetContact(ctx context.Context, site, id string) (contacts.Contact, error)
 	SentMessage(ctx context.Context, messageID string) (SentMessage, bool, error)
 	ContactIDByEmail(ctx context.Context, site, emailKey string) (string, bool, error)
 	// ApplyEmailEvent writes the lifecycle entry and the effect in one
@@ -93,23 +92,13 @@ func (in *Ingest) Record(ctx context.Context, body []byte) (Result, error) {
 	}
 	var errs []error
 	for _, e := range evs {
-		site, contactID, ok, err := in.resolve(ctx, e)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !ok {
-			r.Unmatched++
-			in.log().InfoContext(ctx, "email event unmatched", "type", e.Type, "messageId", e.MessageID, "site", e.Site)
-			continue
-		}
-		entry := contacts.LifecycleEntry{ID: e.ID, Type: e.Type, At: e.At, Detail: e.Detail, ExpiresAt: e.At.Add(in.Retention)}
-		applied, err := in.Store.ApplyEmailEvent(ctx, site, contactID, entry, Effect{Unsubscribe: e.Unsubscribe, PermanentBounce: e.PermanentBounce, At: e.At})
+		applied, matched, err := in.apply(ctx, e)
 		switch {
-		case errors.Is(err, apperr.ErrContactNotFound):
-			r.Unmatched++ // deleted since: nothing to record it on
 		case err != nil:
 			errs = append(errs, err)
+		case !matched:
+			r.Unmatched++
+			in.log().InfoContext(ctx, "email event unmatched", "type", e.Type, "messageId", e.MessageID, "site", e.Site)
 		case applied:
 			r.Recorded++
 		default:
@@ -119,20 +108,34 @@ func (in *Ingest) Record(ctx context.Context, body []byte) (Result, error) {
 	return r, errors.Join(errs...)
 }
 
-// resolve finds the site and contact an event is about: the message tags
-// (when the message had this one recipient), then the messages this product
-// sent, then the recipient's address within the tagged or recorded site.
-func (in *Ingest) resolve(ctx context.Context, e Event) (site, contactID string, ok bool, err error) {
-	site = e.Site
-	if site != "" && e.ContactID != "" && e.Single && contacts.ValidID(e.ContactID) {
-		c, err := in.Store.GetContact(ctx, site, e.ContactID)
-		switch {
-		case err == nil:
-			return site, c.ID, true, nil
-		case err != nil && !errors.Is(err, apperr.ErrContactNotFound):
-			return "", "", false, err
+// apply records one event on its contact. The tags are tried first at no
+// cost: the write itself checks the tagged contact exists. Only when they do
+// not name a contact of the site are the sent messages and the address read.
+func (in *Ingest) apply(ctx context.Context, e Event) (applied, matched bool, err error) {
+	entry := contacts.LifecycleEntry{ID: e.ID, Type: e.Type, At: e.At, Detail: e.Detail, ExpiresAt: e.At.Add(in.Retention)}
+	effect := Effect{Unsubscribe: e.Unsubscribe, PermanentBounce: e.PermanentBounce, At: e.At}
+	if e.Site != "" && e.ContactID != "" && e.Single && contacts.ValidID(e.ContactID) {
+		applied, err := in.Store.ApplyEmailEvent(ctx, e.Site, e.ContactID, entry, effect)
+		if !errors.Is(err, apperr.ErrContactNotFound) {
+			return applied, err == nil, err
 		}
 	}
+	site, contactID, ok, err := in.resolve(ctx, e)
+	if err != nil || !ok {
+		return false, false, err
+	}
+	applied, err = in.Store.ApplyEmailEvent(ctx, site, contactID, entry, effect)
+	if errors.Is(err, apperr.ErrContactNotFound) {
+		return false, false, nil // deleted since: nothing to record it on
+	}
+	return applied, err == nil, err
+}
+
+// resolve finds the site and contact of an event whose tags did not: the
+// messages this product sent, then the recipient's address within the
+// tagged or recorded site.
+func (in *Ingest) resolve(ctx context.Context, e Event) (site, contactID string, ok bool, err error) {
+	site = e.Site
 	sent, found, err := in.Store.SentMessage(ctx, e.MessageID)
 	if err != nil {
 		return "", "", false, err

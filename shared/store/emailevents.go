@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,6 +82,11 @@ func (s *Store) ContactIDByEmail(ctx context.Context, site, emailKey string) (st
 // guarded by the bounce state it was computed from.
 func (s *Store) ApplyEmailEvent(ctx context.Context, site, contactID string, e contacts.LifecycleEntry, effect emailevents.Effect) (bool, error) {
 	pk := contactPK(site, contactID)
+	if effect.Unsubscribe == "" && !effect.PermanentBounce {
+		// Most events (sent, delivered, opened, clicked) only add an entry:
+		// one request, which also checks the contact exists.
+		return s.putEmailEvent(ctx, site, contactID, e, nil)
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, skProfile), ConsistentRead: aws.Bool(true),
 			ProjectionExpression: aws.String("subStatus, permBounceAt")})
@@ -98,44 +104,65 @@ func (s *Store) ApplyEmailEvent(ctx context.Context, site, contactID string, e c
 			return false, apperr.Wrap(err, "decode subscription")
 		}
 		update, changes := emailEffect(state.SubStatus, state.PermBounceAt, effect)
-		cond := expression.AttributeExists(expression.Name("PK"))
-		var b expression.Builder
+		var guard *profileGuard
 		if changes {
 			// Computed from this state: apply only if it still holds.
-			seen := expression.AttributeNotExists(expression.Name("permBounceAt"))
-			if state.PermBounceAt != "" {
-				seen = expression.Name("permBounceAt").Equal(expression.Value(state.PermBounceAt))
-			}
-			cond = cond.And(expression.Name("subStatus").Equal(expression.Value(state.SubStatus)), seen)
-			b = expression.NewBuilder().WithUpdate(update).WithCondition(cond)
-		} else {
-			b = expression.NewBuilder().WithCondition(cond)
+			guard = &profileGuard{update: update, status: state.SubStatus, lastBounce: state.PermBounceAt}
 		}
-		expr := mustBuild(b)
-		notExists := mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))))
-		items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: mustMarshal(s.eventItem(site, contactID, e)),
-			ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}}}
-		if changes {
-			items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(pk, skProfile),
-				UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-				ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}})
-		} else {
-			items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: key(pk, skProfile),
-				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()}})
+		applied, err := s.putEmailEvent(ctx, site, contactID, e, guard)
+		if errors.Is(err, errStateMoved) && attempt < maxTxRetries {
+			continue // the subscription moved: look again
 		}
-		reasons, err := s.transact(ctx, items)
-		switch {
-		case failed(reasons, 0):
-			return false, nil // recorded before: a redelivery
-		case failed(reasons, 1) && attempt < maxTxRetries:
-			continue // the subscription or contact moved: look again
-		case failed(reasons, 1):
+		if errors.Is(err, errStateMoved) {
 			return false, apperr.ErrContactNotFound
-		case err != nil:
-			return false, apperr.Wrap(err, "record email event")
 		}
-		return true, nil
+		return applied, err
 	}
+}
+
+// profileGuard is a profile update valid only for the state it was computed from.
+type profileGuard struct {
+	update             expression.UpdateBuilder
+	status, lastBounce string
+}
+
+var errStateMoved = errors.New("subscription state moved")
+
+// putEmailEvent writes the entry if absent, with the guarded profile update
+// or, without one, a check that the contact exists: one request.
+func (s *Store) putEmailEvent(ctx context.Context, site, contactID string, e contacts.LifecycleEntry, guard *profileGuard) (bool, error) {
+	pk := contactPK(site, contactID)
+	notExists := mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))))
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: mustMarshal(s.eventItem(site, contactID, e)),
+		ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}}}
+	cond := expression.AttributeExists(expression.Name("PK"))
+	if guard == nil {
+		expr := mustBuild(expression.NewBuilder().WithCondition(cond))
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: key(pk, skProfile),
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()}})
+	} else {
+		seen := expression.AttributeNotExists(expression.Name("permBounceAt"))
+		if guard.lastBounce != "" {
+			seen = expression.Name("permBounceAt").Equal(expression.Value(guard.lastBounce))
+		}
+		cond = cond.And(expression.Name("subStatus").Equal(expression.Value(guard.status)), seen)
+		expr := mustBuild(expression.NewBuilder().WithUpdate(guard.update).WithCondition(cond))
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(pk, skProfile),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}})
+	}
+	reasons, err := s.transact(ctx, items)
+	switch {
+	case failed(reasons, 0):
+		return false, nil // recorded before: a redelivery
+	case failed(reasons, 1) && guard == nil:
+		return false, apperr.ErrContactNotFound
+	case failed(reasons, 1):
+		return false, errStateMoved
+	case err != nil:
+		return false, apperr.Wrap(err, "record email event")
+	}
+	return true, nil
 }
 
 // emailEffect computes the profile update an email event makes, given the
