@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,6 +201,50 @@ var sqsKeptOps = map[string]bool{
 	"TagQueue": true, "UntagQueue": true, "AddPermission": true, "RemovePermission": true,
 }
 
+// snsKeptOps are the SNS calls replayed: topics and subscriptions. A
+// replayed Publish would deliver its message to the subscribed queues again
+// (and the ingest would see old events after every restart).
+var snsKeptOps = map[string]bool{
+	"CreateTopic": true, "DeleteTopic": true, "SetTopicAttributes": true, "Subscribe": true,
+	"Unsubscribe": true, "SetSubscriptionAttributes": true, "ConfirmSubscription": true,
+	"TagResource": true, "UntagResource": true, "AddPermission": true, "RemovePermission": true,
+}
+
+// snsAction returns the Action of a recorded SNS (query protocol) request,
+// "" for any other request.
+func snsAction(line []byte) string {
+	var entry struct {
+		Headers     map[string]string `json:"headers"`
+		Body        string            `json:"body"`
+		BodyEncoded bool              `json:"body_encoded"`
+	}
+	if json.Unmarshal(line, &entry) != nil {
+		return ""
+	}
+	isSNS := false
+	for k, v := range entry.Headers {
+		if strings.EqualFold(k, "Authorization") && strings.Contains(v, "/sns/aws4_request") {
+			isSNS = true
+		}
+	}
+	if !isSNS {
+		return ""
+	}
+	body := []byte(entry.Body)
+	if entry.BodyEncoded {
+		b, err := base64.StdEncoding.DecodeString(entry.Body)
+		if err != nil {
+			return ""
+		}
+		body = b
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return form.Get("Action")
+}
+
 // compactRecording rewrites the recording without read-only calls and
 // returns how many entries remain.
 func compactRecording(path string) (int, error) {
@@ -237,6 +283,9 @@ func compactRecording(path string) (int, error) {
 			continue
 		}
 		if op, ok := strings.CutPrefix(target, "AmazonSQS."); ok && !sqsKeptOps[op] {
+			continue
+		}
+		if action := snsAction(line); action != "" && !snsKeptOps[action] {
 			continue
 		}
 		kept.Write(line)

@@ -33,16 +33,20 @@ type Config struct {
 	// NoEmulator skips starting and using the emulator (tests of the
 	// gateway and runtime only). Tables are not created.
 	NoEmulator      bool
-	EmulatorCommand string        // default <Root>/.local/venv/bin/moto_server
-	Persist         bool          // keep emulator state under <Root>/.local/moto across restarts
-	MaxInstances    int           // per function; default 4
-	KeyPath         string        // default <Root>/.local/jwt/private.pem
-	OpenAPIPath     string        // default <Root>/shared/openapi/openapi.json
-	BuildDir        string        // default <Root>/.local/build
-	Build           BuildFunc     // default: make build-<LogicalId>
-	BuildJobs       int           // builds at once; default 2
-	OnColdStart     ColdStartFunc // optional
-	Logger          *slog.Logger  // default slog.Default()
+	EmulatorCommand string // default <Root>/.local/venv/bin/moto_server
+	Persist         bool   // keep emulator state under <Root>/.local/moto across restarts
+	// QueueVisibilityTimeout, when > 0, overrides every queue's
+	// VisibilityTimeout (seconds) in the emulator, so that failed messages
+	// come back (and reach the DLQ) in seconds instead of minutes.
+	QueueVisibilityTimeout int
+	MaxInstances           int           // per function; default 4
+	KeyPath                string        // default <Root>/.local/jwt/private.pem
+	OpenAPIPath            string        // default <Root>/shared/openapi/openapi.json
+	BuildDir               string        // default <Root>/.local/build
+	Build                  BuildFunc     // default: make build-<LogicalId>
+	BuildJobs              int           // builds at once; default 2
+	OnColdStart            ColdStartFunc // optional
+	Logger                 *slog.Logger  // default slog.Default()
 }
 
 // Runner is a running local stack.
@@ -59,6 +63,7 @@ type Runner struct {
 	routes   int
 
 	queueURLs   map[string]string
+	topicARNs   map[string]string // by logical id
 	stopPolling context.CancelFunc
 	polling     sync.WaitGroup
 
@@ -176,7 +181,16 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		if err := r.emulator.CreateTables(ctx, tmpl.Tables); err != nil {
 			return nil, err
 		}
-		if r.queueURLs, err = r.emulator.CreateQueues(ctx, tmpl.Queues); err != nil {
+		if r.queueURLs, err = r.emulator.CreateQueues(ctx, tmpl.Queues, cfg.QueueVisibilityTimeout); err != nil {
+			return nil, err
+		}
+		if err := r.emulator.ApplyQueuePolicies(ctx, tmpl.QueuePolicies, r.queueURLs); err != nil {
+			return nil, err
+		}
+		if r.topicARNs, err = r.emulator.CreateTopics(ctx, tmpl.Topics); err != nil {
+			return nil, err
+		}
+		if err := r.emulator.Subscribe(ctx, tmpl.Subscriptions); err != nil {
 			return nil, err
 		}
 	}

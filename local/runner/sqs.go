@@ -46,8 +46,15 @@ func queueAttributes(q Queue) map[string]string {
 }
 
 // CreateQueues creates the template's queues (dead-letter targets first) and
-// returns their URLs by name. CreateQueue is idempotent for equal attributes.
-func (e *Emulator) CreateQueues(ctx context.Context, queues []Queue) (map[string]string, error) {
+// returns their URLs by name. CreateQueue is idempotent for equal attributes;
+// a queue that exists with other attributes (a persisted queue, a changed
+// template or visibility override) gets the template's attributes set.
+//
+// visibility, when > 0, replaces every VisibilityTimeout of the template
+// (seconds): the template's values are sized for Lambda (6x the function's
+// timeout, minutes), locally a failed message should come back, and reach
+// the dead-letter queue after maxReceiveCount receives, within seconds.
+func (e *Emulator) CreateQueues(ctx context.Context, queues []Queue, visibility int) (map[string]string, error) {
 	ordered := append([]Queue(nil), queues...)
 	sort.SliceStable(ordered, func(i, j int) bool {
 		_, ri := ordered[i].Properties["RedrivePolicy"]
@@ -58,14 +65,27 @@ func (e *Emulator) CreateQueues(ctx context.Context, queues []Queue) (map[string
 	for _, q := range ordered {
 		var out struct{ QueueUrl string }
 		in := map[string]any{"QueueName": q.Name}
-		if attrs := queueAttributes(q); len(attrs) > 0 {
+		attrs := queueAttributes(q)
+		if visibility > 0 {
+			attrs["VisibilityTimeout"] = strconv.Itoa(visibility)
+		}
+		if len(attrs) > 0 {
 			in["Attributes"] = attrs
 		}
-		if err := e.sqs(ctx, "CreateQueue", in, &out); err != nil {
+		err := e.sqs(ctx, "CreateQueue", in, &out)
+		var ae *awsError
+		if errors.As(err, &ae) && ae.Type == "QueueAlreadyExists" {
+			if err = e.sqs(ctx, "GetQueueUrl", map[string]any{"QueueName": q.Name}, &out); err == nil {
+				// FIFO attributes cannot change; the others can.
+				delete(attrs, "FifoQueue")
+				err = e.sqs(ctx, "SetQueueAttributes", map[string]any{"QueueUrl": out.QueueUrl, "Attributes": attrs}, nil)
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		urls[q.Name] = out.QueueUrl
-		e.Log.Info("queue ready", "queue", q.Name)
+		e.Log.Info("queue ready", "queue", q.Name, "visibilityTimeout", attrs["VisibilityTimeout"])
 	}
 	return urls, nil
 }
@@ -116,25 +136,48 @@ func (p *poller) run(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
+// receive long-polls the queue once for at most max messages.
+func (p *poller) receive(ctx context.Context, max, wait int) ([]sqsMessage, error) {
+	var out struct{ Messages []sqsMessage }
+	err := p.emu.sqs(ctx, "ReceiveMessage", map[string]any{
+		"QueueUrl":                    p.url,
+		"MaxNumberOfMessages":         max,
+		"WaitTimeSeconds":             wait,
+		"MessageAttributeNames":       []string{"All"},
+		"MessageSystemAttributeNames": []string{"All"},
+	}, &out)
+	return out.Messages, err
+}
+
 // pollOnce receives one batch (long poll, at most 2s), invokes the
 // function and deletes the messages that succeeded. It returns how many
-// messages it received.
+// messages it received. Like Lambda, with a batching window it keeps
+// gathering messages after the first until the batch is full (BatchSize,
+// at most 10 here) or the window has passed.
 func (p *poller) pollOnce(ctx context.Context) (int, error) {
 	batch := p.event.BatchSize
 	if batch <= 0 || batch > 10 {
 		batch = 10
 	}
-	var out struct{ Messages []sqsMessage }
-	err := p.emu.sqs(ctx, "ReceiveMessage", map[string]any{
-		"QueueUrl":                    p.url,
-		"MaxNumberOfMessages":         batch,
-		"WaitTimeSeconds":             2,
-		"MessageAttributeNames":       []string{"All"},
-		"MessageSystemAttributeNames": []string{"All"},
-	}, &out)
-	if err != nil || len(out.Messages) == 0 {
+	msgs, err := p.receive(ctx, batch, 2)
+	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
+	if p.event.BatchingWindow > 0 {
+		deadline := time.Now().Add(time.Duration(p.event.BatchingWindow) * time.Second)
+		for len(msgs) < batch && time.Until(deadline) > 0 {
+			wait := int(time.Until(deadline).Round(time.Second) / time.Second)
+			more, err := p.receive(ctx, batch-len(msgs), wait)
+			if err != nil {
+				break // invoke with what was received; those messages are in flight
+			}
+			msgs = append(msgs, more...)
+			if wait == 0 && len(more) == 0 {
+				break
+			}
+		}
+	}
+	out := struct{ Messages []sqsMessage }{msgs}
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(out.Messages))}
 	arn := "arn:aws:sqs:" + localRegion + ":" + localAccount + ":" + p.event.Queue
 	for _, m := range out.Messages {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -13,9 +14,12 @@ import (
 // Template is what the runner needs from a SAM template: the functions with
 // their routes, and the resources it has to create in the emulator.
 type Template struct {
-	Functions []Function
-	Tables    []Table
-	Queues    []Queue
+	Functions     []Function
+	Tables        []Table
+	Queues        []Queue
+	Topics        []Topic
+	Subscriptions []Subscription
+	QueuePolicies []QueuePolicy
 }
 
 // Function is one AWS::Serverless::Function with Globals.Function merged in.
@@ -45,6 +49,7 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 type QueueEvent struct {
 	Queue                   string // queue name
 	BatchSize               int
+	BatchingWindow          int // MaximumBatchingWindowInSeconds
 	ReportBatchItemFailures bool
 }
 
@@ -60,6 +65,30 @@ type Queue struct {
 	LogicalID  string
 	Name       string
 	Properties map[string]any
+}
+
+// Topic is one AWS::SNS::Topic.
+type Topic struct {
+	LogicalID string
+	Name      string
+	ARN       string // local ARN, what !Ref gives
+}
+
+// Subscription is one AWS::SNS::Subscription, its references resolved.
+type Subscription struct {
+	LogicalID  string
+	TopicARN   string
+	Protocol   string
+	Endpoint   string // for sqs: the queue ARN
+	Attributes map[string]string
+}
+
+// QueuePolicy is one AWS::SQS::QueuePolicy: the policy document (JSON) and
+// the names of the queues it applies to.
+type QueuePolicy struct {
+	LogicalID string
+	Queues    []string
+	Policy    string
 }
 
 // DefaultTableName is the local table name when a table sets no TableName.
@@ -92,7 +121,8 @@ func ParseTemplate(b []byte, endpoint string) (*Template, error) {
 		return nil, fmt.Errorf("parse template: empty document")
 	}
 	doc := root.Content[0]
-	r := &resolver{params: map[string]any{}, resources: map[string]resource{}, endpoint: strings.TrimSuffix(endpoint, "/")}
+	r := &resolver{params: map[string]any{}, resources: map[string]resource{}, conditions: map[string]*yaml.Node{},
+		endpoint: strings.TrimSuffix(endpoint, "/")}
 
 	// Parameters and resource types first: the resolver needs both.
 	if p := mapGet(doc, "Parameters"); p != nil {
@@ -103,6 +133,11 @@ func ParseTemplate(b []byte, endpoint string) (*Template, error) {
 				def = scalarValue(d)
 			}
 			r.params[name] = def
+		}
+	}
+	if c := mapGet(doc, "Conditions"); c != nil {
+		for i := 0; i+1 < len(c.Content); i += 2 {
+			r.conditions[c.Content[i].Value] = c.Content[i+1]
 		}
 	}
 	res := mapGet(doc, "Resources")
@@ -131,6 +166,14 @@ func ParseTemplate(b []byte, endpoint string) (*Template, error) {
 		case "AWS::SQS::Queue":
 			name := id
 			if n := mapGet(mapGet(rs.node, "Properties"), "QueueName"); n != nil {
+				if s, ok := r.resolve(n).(string); ok && s != "" {
+					name = s
+				}
+			}
+			rs.name = name
+		case "AWS::SNS::Topic":
+			name := id
+			if n := mapGet(mapGet(rs.node, "Properties"), "TopicName"); n != nil {
 				if s, ok := r.resolve(n).(string); ok && s != "" {
 					name = s
 				}
@@ -172,6 +215,31 @@ func ParseTemplate(b []byte, endpoint string) (*Template, error) {
 			t.Tables = append(t.Tables, Table{LogicalID: id, Name: rs.name, Properties: props})
 		case "AWS::SQS::Queue":
 			t.Queues = append(t.Queues, Queue{LogicalID: id, Name: rs.name, Properties: props})
+		case "AWS::SNS::Topic":
+			t.Topics = append(t.Topics, Topic{LogicalID: id, Name: rs.name, ARN: str(r.ref(id))})
+		case "AWS::SNS::Subscription":
+			sub := Subscription{LogicalID: id, TopicARN: str(props["TopicArn"]), Protocol: str(props["Protocol"]),
+				Endpoint: str(props["Endpoint"]), Attributes: map[string]string{}}
+			for _, k := range []string{"RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"} {
+				switch v := props[k].(type) {
+				case nil:
+				case map[string]any, []any:
+					b, _ := json.Marshal(v)
+					sub.Attributes[k] = string(b)
+				default:
+					sub.Attributes[k] = str(v)
+				}
+			}
+			t.Subscriptions = append(t.Subscriptions, sub)
+		case "AWS::SQS::QueuePolicy":
+			qp := QueuePolicy{LogicalID: id}
+			qs, _ := props["Queues"].([]any)
+			for _, q := range qs {
+				qp.Queues = append(qp.Queues, queueNameFromURL(str(q)))
+			}
+			b, _ := json.Marshal(props["PolicyDocument"])
+			qp.Policy = string(b)
+			t.QueuePolicies = append(t.QueuePolicies, qp)
 		}
 	}
 	return t, nil
@@ -250,7 +318,8 @@ func buildFunction(id string, p map[string]any) (Function, error) {
 			}
 			fn.Routes = append(fn.Routes, rt)
 		case "SQS":
-			q := QueueEvent{Queue: queueRef(props["Queue"]), BatchSize: intOr(props["BatchSize"], 10)}
+			q := QueueEvent{Queue: queueRef(props["Queue"]), BatchSize: intOr(props["BatchSize"], 10),
+				BatchingWindow: intOr(props["MaximumBatchingWindowInSeconds"], 0)}
 			if frt, ok := props["FunctionResponseTypes"].([]any); ok {
 				for _, x := range frt {
 					if str(x) == "ReportBatchItemFailures" {
@@ -273,6 +342,14 @@ func queueRef(v any) string {
 	return s
 }
 
+// queueNameFromURL recovers the queue's name from a resolved !Ref (its URL).
+func queueNameFromURL(s string) string {
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
 type resource struct {
 	typ  string
 	name string // local physical name
@@ -280,9 +357,11 @@ type resource struct {
 }
 
 type resolver struct {
-	endpoint  string
-	params    map[string]any
-	resources map[string]resource
+	endpoint   string
+	params     map[string]any
+	resources  map[string]resource
+	conditions map[string]*yaml.Node
+	evaluating map[string]bool // conditions being evaluated (cycle guard)
 }
 
 const (
@@ -314,6 +393,8 @@ func (r *resolver) ref(name string) any {
 		switch rs.typ {
 		case "AWS::SQS::Queue":
 			return r.endpoint + "/" + localAccount + "/" + rs.name
+		case "AWS::SNS::Topic":
+			return "arn:aws:sns:" + localRegion + ":" + localAccount + ":" + rs.name
 		default:
 			return rs.name
 		}
@@ -333,6 +414,10 @@ func (r *resolver) getAtt(name, attr string) any {
 		return rs.name
 	case rs.typ == "AWS::SQS::Queue" && attr == "QueueUrl":
 		return r.endpoint + "/" + localAccount + "/" + rs.name
+	case rs.typ == "AWS::SNS::Topic" && attr == "TopicArn":
+		return r.ref(name)
+	case rs.typ == "AWS::SNS::Topic" && attr == "TopicName":
+		return rs.name
 	case rs.typ == "AWS::DynamoDB::Table" && attr == "Arn":
 		return "arn:aws:dynamodb:" + localRegion + ":" + localAccount + ":table/" + rs.name
 	case attr == "Arn":
@@ -370,6 +455,32 @@ func (r *resolver) resolve(n *yaml.Node) any {
 			vars, _ := r.resolve(safeIndex(n.Content, 1)).(map[string]any)
 			return r.sub(n.Content[0].Value, vars)
 		}
+	case "!Join":
+		// [delimiter, [values...]]; a value that is a list (a
+		// CommaDelimitedList parameter) is spliced in.
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 2 {
+			var parts []string
+			items, _ := r.resolve(n.Content[1]).([]any)
+			for _, it := range items {
+				if l, ok := it.([]any); ok {
+					for _, x := range l {
+						parts = append(parts, str(x))
+					}
+					continue
+				}
+				parts = append(parts, str(it))
+			}
+			return strings.Join(parts, n.Content[0].Value)
+		}
+	case "!If":
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 3 {
+			if r.condition(n.Content[0].Value) {
+				return r.resolve(n.Content[1])
+			}
+			return r.resolve(n.Content[2])
+		}
+	case "!Equals", "!Not", "!And", "!Or", "!Condition":
+		return r.truth(n)
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -390,9 +501,12 @@ func (r *resolver) resolve(n *yaml.Node) any {
 				c := *v
 				c.Tag = "!GetAtt"
 				return r.resolve(&c)
-			case "Fn::Sub":
+			case "Fn::Sub", "Fn::Join", "Fn::If", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
 				c := *v
-				c.Tag = "!Sub"
+				c.Tag = "!" + strings.TrimPrefix(k, "Fn::")
+				if k == "Condition" && v.Kind != yaml.ScalarNode {
+					break // a resource's Condition attribute is not an intrinsic
+				}
 				return r.resolve(&c)
 			}
 		}
@@ -410,6 +524,58 @@ func (r *resolver) resolve(n *yaml.Node) any {
 	default:
 		return scalarValue(n)
 	}
+}
+
+// condition evaluates the template's condition name (false when unknown).
+func (r *resolver) condition(name string) bool {
+	n, ok := r.conditions[name]
+	if !ok || r.evaluating[name] {
+		return false
+	}
+	if r.evaluating == nil {
+		r.evaluating = map[string]bool{}
+	}
+	r.evaluating[name] = true
+	defer delete(r.evaluating, name)
+	return r.truth(n)
+}
+
+// truth evaluates a condition function: !Equals, !Not, !And, !Or,
+// !Condition (short or long form).
+func (r *resolver) truth(n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	tag, args := n.Tag, n
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
+		tag, args = "!"+strings.TrimPrefix(n.Content[0].Value, "Fn::"), n.Content[1]
+	}
+	switch tag {
+	case "!Condition":
+		return r.condition(args.Value)
+	case "!Equals":
+		if len(args.Content) == 2 {
+			return str(r.resolve(args.Content[0])) == str(r.resolve(args.Content[1]))
+		}
+	case "!Not":
+		if len(args.Content) == 1 {
+			return !r.truth(args.Content[0])
+		}
+	case "!And":
+		for _, c := range args.Content {
+			if !r.truth(c) {
+				return false
+			}
+		}
+		return len(args.Content) > 0
+	case "!Or":
+		for _, c := range args.Content {
+			if r.truth(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *resolver) sub(s string, vars map[string]any) string {

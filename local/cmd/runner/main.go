@@ -34,6 +34,8 @@ func run() error {
 	flag.StringVar(&cfg.EmulatorAddr, "emulator", "127.0.0.1:4566", "emulator address (loopback only)")
 	flag.BoolVar(&cfg.Persist, "persist", true, "keep emulator state in <root>/.local/moto across restarts")
 	flag.BoolVar(&fresh, "fresh", false, "forget the persisted emulator state before starting")
+	flag.IntVar(&cfg.QueueVisibilityTimeout, "queue-visibility-timeout", 5,
+		"seconds; overrides every queue's VisibilityTimeout locally so failed messages come back (and reach the DLQ) in seconds; 0 keeps the template's")
 	flag.IntVar(&cfg.MaxInstances, "max-instances", 4, "concurrent instances per function")
 	flag.IntVar(&cfg.BuildJobs, "build-jobs", 2, "function builds at once")
 	flag.TextVar(&level, "log-level", slog.LevelInfo, "log level (debug, info, warn, error)")

@@ -1,7 +1,8 @@
 // Command echo is a tiny Lambda function for the local runner's tests: it
 // answers with the payload 2.0 event it received, and misbehaves on demand
 // (?sleep=<ms>, ?crash=1, ?fail=1, ?binary=1). Given an SQS batch it
-// reports every record whose body is "fail" as a batch item failure.
+// reports every record whose body is "fail", or an SNS envelope whose
+// Message is "fail", as a batch item failure.
 package main
 
 import (
@@ -61,7 +62,9 @@ func route(ctx context.Context, raw json.RawMessage) (any, error) {
 	if err := json.Unmarshal(raw, &probe); err == nil && len(probe.Records) > 0 {
 		var resp events.SQSEventResponse
 		for _, r := range probe.Records {
-			if r.Body == "fail" {
+			var sns struct{ Type, Message string }
+			_ = json.Unmarshal([]byte(r.Body), &sns)
+			if r.Body == "fail" || (sns.Type == "Notification" && sns.Message == "fail") {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			}
 		}
