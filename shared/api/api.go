@@ -58,3 +58,28 @@ func pathParam(req events.APIGatewayV2HTTPRequest, name string) string {
 	}
 	return v
 }
+
+// publicOperation is the body of a handler on a public route (no token):
+// the site comes from the path.
+type publicOperation func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// PublicHandler serves a public route as a Lambda handler.
+type PublicHandler struct {
+	name string
+	op   publicOperation
+}
+
+// Handle is the Lambda entry point.
+func (h PublicHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = httpapi.Error(ctx, apperr.Wrap(fmt.Errorf("panic: %v", r), h.name)), nil
+		}
+	}()
+	resp, err = h.op(ctx, req)
+	if err != nil {
+		return httpapi.Error(ctx, err), nil
+	}
+	slog.InfoContext(ctx, "request served", "operation", h.name, "status", resp.StatusCode)
+	return resp, nil
+}

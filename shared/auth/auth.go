@@ -47,6 +47,9 @@ const (
 	GrantOffers     Action = "offers:grant" // grant, revoke a grant, cancel a purchase
 	MuteCustomers   Action = "customers:mute"
 	RecordActivity  Action = "activity:record"
+
+	SendPasswordReset Action = "passwords:send-reset"
+	ChangePasswords   Action = "passwords:change"
 )
 
 // permissions is the permission matrix: for each action, the roles allowed.
@@ -69,6 +72,9 @@ var permissions = map[Action][]Role{
 	GrantOffers:     {Owner, Admin},
 	MuteCustomers:   {Owner, Admin, Support},
 	RecordActivity:  {Service},
+
+	SendPasswordReset: {Owner, Admin, Support},
+	ChangePasswords:   {Owner, Admin},
 }
 
 // Can reports whether role may perform action. Unknown roles and actions may
@@ -112,7 +118,7 @@ func FromRequest(req events.APIGatewayV2HTTPRequest) (Caller, error) {
 		Role:     Role(claims["role"]),
 		Location: time.UTC,
 	}
-	if !validSite(claims["site"]) || !slices.Contains(Roles, c.Role) {
+	if !ValidSite(claims["site"]) || !slices.Contains(Roles, c.Role) {
 		return Caller{}, ErrUnauthenticated
 	}
 	if tz := claims["tz"]; tz != "" {
@@ -123,16 +129,16 @@ func FromRequest(req events.APIGatewayV2HTTPRequest) (Caller, error) {
 	return c, nil
 }
 
-// validSite reports whether a site claim is a plain site id: 1 to 64
-// letters, digits and - _ . characters. Anything else (padding, a '#' that
-// could forge keys, a number or list the identity provider flattened) is
+// ValidSite reports whether s is a plain site id: 1 to 64 letters, digits,
+// '-' and '_' (what SES message tags can carry). Anything else (padding, a
+// '#' that could forge keys, a list the identity provider flattened) is
 // refused rather than guessed at.
-func validSite(s string) bool {
+func ValidSite(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false
 		}
 	}

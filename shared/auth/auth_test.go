@@ -11,13 +11,13 @@ import (
 // to the matrix must change this table too.
 func TestPermissionMatrix(t *testing.T) {
 	people := []Action{ReadContacts, CreateContacts, EditContacts, DeleteContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags}
-	all := slices.Concat(people, []Action{ReadRevenue, RecordPurchases, RefundPurchases, GrantOffers, MuteCustomers, RecordActivity})
-	managers := slices.Concat(people, []Action{ReadRevenue, RefundPurchases, GrantOffers, MuteCustomers})
+	all := slices.Concat(people, []Action{ReadRevenue, RecordPurchases, RefundPurchases, GrantOffers, MuteCustomers, RecordActivity, SendPasswordReset, ChangePasswords})
+	managers := slices.Concat(people, []Action{ReadRevenue, RefundPurchases, GrantOffers, MuteCustomers, SendPasswordReset, ChangePasswords})
 	want := map[Role][]Action{
 		Owner:     managers,
 		Admin:     managers,
 		Assistant: {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, DeleteNotes, ManageTags, ReadTags},
-		Support:   {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, ManageTags, ReadTags, MuteCustomers},
+		Support:   {ReadContacts, CreateContacts, EditContacts, HideContacts, AddNotes, ReadNotes, ManageTags, ReadTags, MuteCustomers, SendPasswordReset},
 		Service:   {RecordPurchases, RefundPurchases, RecordActivity},
 		"guest":   {},
 	}

@@ -20,3 +20,14 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
+
+func TestLoadMail(t *testing.T) {
+	_, err := LoadMail(func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
+		t.Fatalf("missing MAIL_FROM: %v", err)
+	}
+	m, err := LoadMail(func(k string) string { return map[string]string{"MAIL_FROM": "Studio <hello@creator.example.com>"}[k] })
+	if err != nil || m.SiteURLTemplate != "https://{site}.creator.example" {
+		t.Fatalf("defaults: %+v %v", m, err)
+	}
+}

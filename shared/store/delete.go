@@ -96,6 +96,9 @@ func (s *Store) sweepPartition(ctx context.Context, site, pk string, keepCore bo
 					doomed = append(doomed, key(orderClaimPK(site, order.Value), skClaim))
 				}
 			}
+			if strings.HasPrefix(sk, skResetPre) {
+				doomed = append(doomed, key(resetTokenPK(site, strings.TrimPrefix(sk, skResetPre)), skToken))
+			}
 			if strings.HasPrefix(sk, skSent) {
 				doomed = append(doomed, key(sentMessagePK(strings.TrimPrefix(sk, skSent)), skMessage))
 			}

@@ -23,6 +23,11 @@
 //	order claim     S#<site>#ORDER#<order id>   CLAIM                     -   (contactId, purchaseId: purchases are idempotent on the order id)
 //	purchase claim  S#<site>#PURCHASE#<ulid>    CLAIM                     -   (contactId: finds a purchase from its id, for refunds)
 //	external id     S#<site>#EXT#<external id>  CLAIM                     -   (contactId; one external user id per site)
+//	sent message    MSG#<ses message id>        MESSAGE                   -   (site, contactId; expiresAt: 30 days) + pointer S#<site>#C#<id> / SENT#<id>
+//	credential      S#<site>#C#<id>             CREDENTIAL                -   (argon2id hash; sorts before EVENT#, so no profile read sees it)
+//	reset token     S#<site>#RESET#<sha256>     TOKEN                     -   (contactId; expiresAt: 30 minutes) + pointer S#<site>#C#<id> / RESET#<sha256>
+//	rate limit      S#<site>#RL#EMAIL#<sha256>  WINDOW#<start>            -   (attempts; expiresAt: end of window); also S#<site>#RL#IP#<address>
+//	site settings   S#<site>                    SETTINGS                  -   (url: the base of links in emails)
 //
 // The profile item also carries the customer's counters: purchasesCount,
 // signInCount, lastActivityAt, customerSince and one rev_<currency> number

@@ -1,6 +1,9 @@
 package store
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Key prefixes. Every key of a site starts with "S#<site>#"; a site id never
 // contains '#', so one site's keys can never be read as another's.
@@ -25,6 +28,10 @@ const (
 	skRefund     = "REFUND#"
 	skSent       = "SENT#"
 	skMessage    = "MESSAGE"
+	skResetPre   = "RESET#"
+	skToken      = "TOKEN"
+	skCredential = "CREDENTIAL"
+	skSettings   = "SETTINGS"
 )
 
 func sitePrefix(site string) string { return "S#" + site + "#" }
@@ -84,3 +91,11 @@ func revenueAttr(currency string) string { return "rev_" + currency }
 func sentMessagePK(messageID string) string { return "MSG#" + messageID }
 
 func sentSK(messageID string) string { return skSent + messageID }
+
+// resetTokenPK finds a password reset token by the SHA-256 of the token.
+func resetTokenPK(site, tokenHash string) string { return "S#" + site + "#RESET#" + tokenHash }
+
+func resetSK(tokenHash string) string { return skResetPre + tokenHash }
+
+// rateSK is a rate-limit counter's window, by its start.
+func rateSK(start time.Time) string { return "WINDOW#" + formatTime(start) }
