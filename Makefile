@@ -56,7 +56,9 @@ FUNCTIONS := \
 	MuteContactFunction=mute-contact \
 	UnmuteContactFunction=unmute-contact \
 	RecordActivityFunction=record-activity \
-	ListLifecycleFunction=list-lifecycle
+	ListLifecycleFunction=list-lifecycle \
+	IngestEmailEventsFunction=ingest-email-events \
+	SesWebhookFunction=ses-webhook
 
 fn_id  = $(word 1,$(subst =, ,$(1)))
 fn_dir = $(word 2,$(subst =, ,$(1)))
@@ -67,9 +69,12 @@ ROLE  ?= owner
 EMAIL ?= owner@demo.example.com
 CSV   ?= ../shared/data/contacts-mailchimp-export.csv
 API   ?= http://127.0.0.1:3000
+# The emulator make dev uses (its -emulator flag); ses-events publishes there.
+EMULATOR ?= 127.0.0.1:4566
+SES_DIR  ?= ../shared/data/ses
 LOCAL_BIN := .local/bin
 
-.PHONY: help venv build lint test dev token seed bench clean \
+.PHONY: help venv build lint test dev token seed ses-events bench clean \
 	$(foreach f,$(FUNCTIONS),build-$(call fn_id,$(f)))
 
 help: ## List the targets (this text)
@@ -127,6 +132,9 @@ token: ## Print a local JWT: make -s token SITE=demo ROLE=owner EMAIL=owner@demo
 
 seed: ## Import CSV into SITE through the local API: make seed [CSV=...] [SITE=demo] [API=http://127.0.0.1:3000]
 	go run ./local/cmd/seed -csv '$(CSV)' -site '$(SITE)' -api '$(API)'
+
+ses-events: ## Publish the SES fixtures for one contact through the local SNS topic: make ses-events SITE=demo EMAIL=a@b.example [API=...] [EMULATOR=127.0.0.1:4566]
+	go run ./local/cmd/ses-events -site '$(SITE)' -email '$(EMAIL)' -api '$(API)' -emulator 'http://$(EMULATOR)' -dir '$(SES_DIR)' $(SES_EVENTS_FLAGS)
 
 bench: ## Run the local benchmarks (local/bench.sh)
 	./local/bench.sh
