@@ -20,6 +20,7 @@ Usage: python local/emulator.py [-H 127.0.0.1] [-p 4566]
 """
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -112,14 +113,39 @@ def patch_transactions():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def outbox():
+    """Every email moto's SES accepted, oldest first: id, from, to, subject, text."""
+    from moto.ses.models import ses_backends
+
+    sent = []
+    for _account, regions in ses_backends.items():
+        for _region, backend in regions.items():
+            for m in getattr(backend, "sent_messages", []):
+                dest = getattr(m, "destinations", {}) or {}
+                to = dest.get("ToAddresses", []) if isinstance(dest, dict) else list(dest)
+                sent.append({
+                    "id": m.id,
+                    "from": getattr(m, "source", ""),
+                    "to": to,
+                    "subject": getattr(m, "subject", ""),
+                    "text": getattr(m, "body", getattr(m, "raw_data", "")),
+                })
+    return sent
+
+
 class SerializeDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time."""
+    """WSGI middleware: one DynamoDB request at a time; /_local/outbox lists
+    the emails SES accepted (the local runner serves it to developers)."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_local/outbox":
+            body = json.dumps(outbox()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB_"):
             return self.app(environ, start_response)

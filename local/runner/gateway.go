@@ -153,6 +153,8 @@ type Gateway struct {
 	log     *slog.Logger
 	openAPI string // path of the OpenAPI document served at /openapi.json
 	now     func() time.Time
+	// emulatorURL is where GET /_local/outbox reads the emails SES accepted.
+	emulatorURL string
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +172,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string, st
 		if _, ok := g.router.Find(r.Method, r.URL.Path); !ok {
 			return g.serveOpenAPI(w, r)
 		}
+	}
+	if r.URL.Path == OutboxPath && r.Method == http.MethodGet {
+		return g.serveOutbox(w, r)
 	}
 	m, ok := g.router.Find(r.Method, r.URL.EscapedPath())
 	if !ok {

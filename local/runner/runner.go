@@ -213,6 +213,9 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		openAPI: cfg.OpenAPIPath,
 		now:     time.Now,
 	}
+	if r.emulator != nil {
+		r.gateway.emulatorURL = "http://" + r.emulator.Addr
+	}
 	r.startPollers()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -121,8 +121,18 @@ func Header(req events.APIGatewayV2HTTPRequest, name string) string {
 
 // Body returns the raw request body, decoding base64 and enforcing MaxBodyBytes.
 func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	if len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes) {
-		return nil, errTooLarge
+	return BodyUpTo(req, MaxBodyBytes)
+}
+
+// MaxSNSBodyBytes bounds an SNS HTTPS delivery: a 256 KiB message, with its
+// envelope and JSON escaping.
+const MaxSNSBodyBytes = 1 << 20
+
+// BodyUpTo returns the raw request body, decoding base64 and enforcing limit.
+func BodyUpTo(req events.APIGatewayV2HTTPRequest, limit int) ([]byte, error) {
+	tooLarge := apperr.New(apperr.TooLarge, "body_too_large", "the body is larger than "+strconv.Itoa(limit)+" bytes")
+	if len(req.Body) > base64.StdEncoding.EncodedLen(limit) {
+		return nil, tooLarge
 	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
@@ -132,13 +142,11 @@ func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 		}
 		body = decoded
 	}
-	if len(body) > MaxBodyBytes {
-		return nil, errTooLarge
+	if len(body) > limit {
+		return nil, tooLarge
 	}
 	return body, nil
 }
-
-var errTooLarge = apperr.New(apperr.TooLarge, "body_too_large", "the body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
 
 // Decode reads a JSON request body into dst strictly: the content type must
 // be JSON, the body at most MaxBodyBytes, one value, no unknown fields.

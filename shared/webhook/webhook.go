@@ -63,7 +63,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			resp, err = httpapi.Error(ctx, apperr.Wrap(fmt.Errorf("panic: %v", r), "ses webhook")), nil
 		}
 	}()
-	body, err := httpapi.Body(req)
+	body, err := httpapi.BodyUpTo(req, httpapi.MaxSNSBodyBytes) // SNS messages reach 256 KiB
 	if err != nil {
 		return httpapi.Error(ctx, err), nil
 	}

@@ -102,7 +102,8 @@ func TestHandle(t *testing.T) {
 		{name: "malformed JSON", body: `{"Type":"Notification",`, status: 400, code: "malformed_json"},
 		{name: "duplicate Message key", body: `{"Message":"a","Message":"b"}`, status: 400, code: "malformed_json"},
 		{name: "not an SNS message", body: `{"eventType":"Bounce"}`, status: 400, code: "malformed_message"},
-		{name: "body over the limit", body: `{"Message":"` + strings.Repeat("a", 70<<10) + `"}`, status: 413, code: "body_too_large"},
+		{name: "body over the limit", body: `{"Message":"` + strings.Repeat("a", 1<<20) + `"}`, status: 413, code: "body_too_large"},
+		{name: "a 256 KiB message is not refused for its size", body: `{"Message":"` + strings.Repeat("a", 256<<10) + `"}`, status: 400, code: "malformed_message"},
 
 		{name: "queue down: SNS retries", file: notifyFile, queueErr: errors.New("sqs: throttled"), status: 500, code: "internal", fetches: 1},
 		{name: "confirmation refused by SNS: SNS retries", file: confirmFile, snsStatus: 403, status: 500, code: "internal", confirmed: true, fetches: 1},
