@@ -218,6 +218,7 @@ func (c *apiClient) showLifecycle(ctx context.Context, id string, wait time.Dura
 	deadline := time.Now().Add(wait)
 	seen, stable := -1, 0
 	for {
+		page.Items = nil // decode afresh: json would merge into the old entries' maps
 		if err := c.get(ctx, "/contacts/"+url.PathEscape(id)+"/lifecycle?limit=20", &page); err != nil {
 			return err
 		}
@@ -247,7 +248,7 @@ func (c *apiClient) showLifecycle(ctx context.Context, id string, wait time.Dura
 		for _, k := range keys {
 			d = append(d, k+"="+e.Detail[k])
 		}
-		fmt.Printf("  %s  %-20s %s\n", e.At, e.Type, strings.Join(d, " "))
+		fmt.Printf("  %-30s %-22s %s\n", e.At, e.Type, strings.Join(d, " "))
 	}
 	var contact struct {
 		Subscription json.RawMessage `json:"subscription"`
