@@ -193,6 +193,9 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		if err := r.emulator.Subscribe(ctx, tmpl.Subscriptions); err != nil {
 			return nil, err
 		}
+		if err := r.emulator.VerifyIdentities(ctx, tmpl.EmailIdentities); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := r.buildAll(ctx); err != nil {

@@ -14,12 +14,15 @@ import (
 // Template is what the runner needs from a SAM template: the functions with
 // their routes, and the resources it has to create in the emulator.
 type Template struct {
-	Functions     []Function
-	Tables        []Table
-	Queues        []Queue
-	Topics        []Topic
-	Subscriptions []Subscription
-	QueuePolicies []QueuePolicy
+	Functions []Function
+	Tables    []Table
+	Queues    []Queue
+	Topics    []Topic
+	// EmailIdentities are the SES identities (domains or addresses) the
+	// template verifies.
+	EmailIdentities []string
+	Subscriptions   []Subscription
+	QueuePolicies   []QueuePolicy
 }
 
 // Function is one AWS::Serverless::Function with Globals.Function merged in.
@@ -217,6 +220,10 @@ func ParseTemplate(b []byte, endpoint string) (*Template, error) {
 			t.Queues = append(t.Queues, Queue{LogicalID: id, Name: rs.name, Properties: props})
 		case "AWS::SNS::Topic":
 			t.Topics = append(t.Topics, Topic{LogicalID: id, Name: rs.name, ARN: str(r.ref(id))})
+		case "AWS::SES::EmailIdentity":
+			if ident := str(props["EmailIdentity"]); ident != "" {
+				t.EmailIdentities = append(t.EmailIdentities, ident)
+			}
 		case "AWS::SNS::Subscription":
 			sub := Subscription{LogicalID: id, TopicARN: str(props["TopicArn"]), Protocol: str(props["Protocol"]),
 				Endpoint: str(props["Endpoint"]), Attributes: map[string]string{}}

@@ -62,11 +62,12 @@ func run() error {
 contacts running at %s  (%d routes, %d functions)
 emulator           %s
 openapi            %s/openapi.json
+outbox             %s/_local/outbox   (emails sent: to, subject, text, link)
 token              TOKEN=$(make -s token SITE=demo ROLE=owner EMAIL=owner@example.com)
                    curl -H "Authorization: Bearer $TOKEN" %s/contacts
 Ctrl-C stops everything.
 
-`, r.URL(), r.Routes(), len(r.Functions()), r.EmulatorURL(), r.URL(), r.URL())
+`, r.URL(), r.Routes(), len(r.Functions()), r.EmulatorURL(), r.URL(), r.URL(), r.URL())
 
 	<-ctx.Done()
 	stop()
