@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 		EmulatorAddr: strings.TrimPrefix(os.Getenv("AWS_ENDPOINT_URL"), "http://"),
 		KeyPath:      os.TempDir() + "/contacts-e2e-key.pem",
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Failed email events come back after a second, not three minutes,
+		// so redrive to the dead-letter queue is seen within the test.
+		QueueVisibilityTimeout: 1,
 	})
 	cancel()
 	if err != nil {

@@ -74,7 +74,7 @@ func (e *Emulator) CreateQueues(ctx context.Context, queues []Queue, visibility 
 		}
 		err := e.sqs(ctx, "CreateQueue", in, &out)
 		var ae *awsError
-		if errors.As(err, &ae) && ae.Type == "QueueAlreadyExists" {
+		if errors.As(err, &ae) && (ae.Type == "QueueAlreadyExists" || ae.Type == "QueueNameExists") { // AWS says the first, moto 5.2.5 the second
 			if err = e.sqs(ctx, "GetQueueUrl", map[string]any{"QueueName": q.Name}, &out); err == nil {
 				// FIFO attributes cannot change; the others can.
 				delete(attrs, "FifoQueue")
