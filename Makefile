@@ -58,7 +58,11 @@ FUNCTIONS := \
 	RecordActivityFunction=record-activity \
 	ListLifecycleFunction=list-lifecycle \
 	IngestEmailEventsFunction=ingest-email-events \
-	SesWebhookFunction=ses-webhook
+	SesWebhookFunction=ses-webhook \
+	SendPasswordResetFunction=send-password-reset \
+	ChangePasswordFunction=change-password \
+	CompletePasswordResetFunction=complete-password-reset \
+	SignInFunction=sign-in
 
 fn_id  = $(word 1,$(subst =, ,$(1)))
 fn_dir = $(word 2,$(subst =, ,$(1)))

@@ -157,7 +157,19 @@ func TestDocument(t *testing.T) {
 				t.Errorf("%s (SNS webhook) must be public (security: [])", route)
 			}
 		} else if body, ok := o.op["requestBody"]; ok {
-			for _, s := range []string{"400", "413", "415", "422"} {
+			want := []string{"400", "413", "415", "422"}
+			if o.op["x-uniform-failure"] == true {
+				// Public sign-in: every bad value is the same 401, never a
+				// 422 that would tell which field was wrong.
+				want = []string{"400", "401", "413", "415"}
+				if _, ok := responses["422"]; ok {
+					t.Errorf("%s (uniform failure) must not list 422", route)
+				}
+				if sec, ok := o.op["security"].([]any); !ok || len(sec) != 0 {
+					t.Errorf("%s (uniform failure) must be public (security: [])", route)
+				}
+			}
+			for _, s := range want {
 				if _, ok := responses[s]; !ok {
 					t.Errorf("%s takes a body but lists no %s", route, s)
 				}
@@ -508,6 +520,7 @@ func TestRolesMatchPermissionMatrix(t *testing.T) {
 		"grantOffer": auth.GrantOffers, "endPurchase": auth.GrantOffers,
 		"muteContact": auth.MuteCustomers, "unmuteContact": auth.MuteCustomers,
 		"recordActivity": auth.RecordActivity, "listLifecycle": auth.ReadContacts,
+		"sendPasswordReset": auth.SendPasswordReset, "changePassword": auth.ChangePasswords,
 	}
 	for _, o := range operations(t, doc(t)) {
 		id, _ := o.op["operationId"].(string)
