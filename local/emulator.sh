@@ -12,7 +12,7 @@
 #                                  interrupted); exits with CMD's status
 #
 # Only a process this script started is ever stopped: its pid is kept in
-# .local/moto/emulator.pid. An emulator someone else runs on the port is used
+# .local/moto/emulator-<port>.pid. An emulator someone else runs on the port is used
 # as it is and left alone.
 set -euo pipefail
 
@@ -21,8 +21,8 @@ host="${EMULATOR_HOST:-127.0.0.1}"
 port="${EMULATOR_PORT:-4566}"
 wait_seconds="${EMULATOR_WAIT_SECONDS:-30}"
 state_dir="$root/.local/moto"
-pid_file="$state_dir/emulator.pid"
-log_file="$state_dir/emulator.log"
+pid_file="$state_dir/emulator-$port.pid"
+log_file="$state_dir/emulator-$port.log"
 moto="$root/.local/venv/bin/moto_server"
 venv_python="$root/.local/venv/bin/python"
 wrapper="$root/local/emulator.py"
