@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -159,7 +160,56 @@ func run(reads, colds, eventCount int, emulator string) error {
 	}
 	fmt.Printf("  consumed capacity: %s\n", rcu)
 
-	return benchIngest(ctx, db, table, site, eventCount)
+	if err := benchIngest(ctx, db, table, site, eventCount); err != nil {
+		return err
+	}
+	return benchSignIn(ctx, db, table, site)
+}
+
+// nullMailer accepts every email (the bench sends none it reads).
+type nullMailer struct{}
+
+func (nullMailer) Send(context.Context, contacts.Email) (string, error) {
+	return fmt.Sprint("bench-", time.Now().UnixNano()), nil
+}
+
+// benchSignIn times failed sign-ins for a known email with a wrong
+// password beside those for an unknown email: the answers are the same
+// bytes, and the time should not tell them apart either.
+func benchSignIn(ctx context.Context, db *dynamodb.Client, table, site string) error {
+	st := store.New(db, table)
+	p := contacts.NewPasswords(st, nullMailer{}, 365*24*time.Hour, "https://{site}.creator.example")
+	p.PerEmailLimit, p.PerIPLimit = 1000, 1000 // measure the check, not the limiter
+	amount := int64(100)
+	svc := contacts.NewService(st, 365*24*time.Hour)
+	bought, _, err := svc.RecordPurchase(ctx, auth.Caller{Site: site, Role: auth.Service, Location: time.UTC},
+		contacts.NewPurchase{Email: "member@bench.example", OfferID: "o", Amount: &amount, Currency: "USD", OrderID: "bench-signin"})
+	if err != nil {
+		return err
+	}
+	if err := p.ChangePassword(ctx, auth.Caller{Site: site, Role: auth.Owner, Email: "owner@bench.example", Location: time.UTC}, bought.ContactID, "the right passphrase"); err != nil {
+		return err
+	}
+	var wrong, unknown []time.Duration
+	for i := range 40 {
+		t0 := time.Now()
+		_, errWrong := p.SignIn(ctx, site, "member@bench.example", "a wrong passphrase", "198.51.100.1")
+		d1 := time.Since(t0)
+		t0 = time.Now()
+		_, errUnknown := p.SignIn(ctx, site, fmt.Sprintf("nobody%d@bench.example", i), "a wrong passphrase", "198.51.100.2")
+		d2 := time.Since(t0)
+		if !errors.Is(errWrong, contacts.ErrInvalidCredentials) || !errors.Is(errUnknown, contacts.ErrInvalidCredentials) {
+			return fmt.Errorf("sign-in answers: %v / %v", errWrong, errUnknown)
+		}
+		if i >= 5 {
+			wrong, unknown = append(wrong, d1), append(unknown, d2)
+		}
+	}
+	fmt.Printf("\n== failed sign-ins, %d each, alternating (same answer; the time should not tell)\n", len(wrong))
+	fmt.Printf("  %-34s p50 %8v  p99 %8v\n", "known email, wrong password", pct(wrong, 50), pct(wrong, 99))
+	fmt.Printf("  %-34s p50 %8v  p99 %8v\n", "unknown email", pct(unknown, 50), pct(unknown, 99))
+	fmt.Printf("  %-34s p50 %7.2fx\n", "ratio unknown/known", float64(pct(unknown, 50))/float64(pct(wrong, 50)))
+	return nil
 }
 
 // benchIngest measures SES event ingest (the ingest function's handler, in
