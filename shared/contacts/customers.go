@@ -165,6 +165,8 @@ var (
 	ErrRefundTooLarge   = apperr.New(apperr.Conflict, "refund_exceeds_purchase", "the refunds would exceed what was paid")
 	ErrAlreadyEnded     = apperr.New(apperr.Conflict, "purchase_already_ended", "the purchase was already revoked or cancelled")
 	ErrNothingToRefund  = apperr.New(apperr.Conflict, "not_refundable", "a grant has no payment to refund")
+	ErrRefundIDReused   = apperr.New(apperr.Conflict, "refund_id_reused", "this refund id was used for another amount on this purchase")
+	ErrOrderDeleted     = apperr.New(apperr.Conflict, "order_deleted", "the customer of this order was deleted; the order is not recorded again")
 )
 
 // customers returns the store's customer side.
@@ -181,6 +183,7 @@ func checkOffer(fc *fieldChecker, offerID, offerTitle string, products []Product
 		fc.add("offerId", "required", "offerId is required")
 	}
 	fc.maxLen("offerId", offerID, MaxIDLength)
+	noHash(fc, "offerId", offerID)
 	fc.maxLen("offerTitle", offerTitle, MaxNameLength)
 	if len(products) > MaxProductsPerOffer {
 		fc.add("products", "too_many", "an offer unlocks at most 20 products")
@@ -224,6 +227,7 @@ func (s *Service) RecordPurchase(ctx context.Context, caller auth.Caller, in New
 		fc.add("orderId", "required", "orderId is required: it makes a retried purchase safe")
 	}
 	fc.maxLen("orderId", in.OrderID, MaxIDLength)
+	noHash(&fc, "orderId", in.OrderID)
 	switch {
 	case in.Amount == nil:
 		fc.add("amount", "required", "amount (minor units) is required")
@@ -233,14 +237,13 @@ func (s *Service) RecordPurchase(ctx context.Context, caller auth.Caller, in New
 		fc.add("amount", "too_large", "amount is too large")
 	}
 	cur, err := currency.ParseISO(in.Currency)
-	if err != nil || in.Currency != strings.ToUpper(in.Currency) {
+	// X codes (XXX "no currency", XTS testing, XAU gold...) are not money.
+	if err != nil || in.Currency != strings.ToUpper(in.Currency) || strings.HasPrefix(in.Currency, "X") {
 		fc.add("currency", "unknown_currency", "currency must be an ISO 4217 code such as USD or EUR")
 	}
 	at := now
 	if !in.PurchasedAt.IsZero() {
-		if in.PurchasedAt.After(now.Add(time.Minute)) {
-			fc.add("purchasedAt", "in_future", "purchasedAt cannot be in the future")
-		}
+		checkWhen(&fc, "purchasedAt", in.PurchasedAt, now)
 		at = in.PurchasedAt.UTC()
 	}
 	name := CleanText(in.Name)
@@ -329,6 +332,7 @@ func (s *Service) Refund(ctx context.Context, caller auth.Caller, purchaseID str
 	}
 	in.RefundID, in.Reason = CleanText(in.RefundID), CleanText(in.Reason)
 	fc.maxLen("refundId", in.RefundID, MaxIDLength)
+	noHash(&fc, "refundId", in.RefundID)
 	fc.maxLen("reason", in.Reason, MaxNameLength)
 	if err := fc.err(); err != nil {
 		return Refund{}, err
@@ -371,9 +375,7 @@ func (s *Service) RecordActivity(ctx context.Context, caller auth.Caller, id str
 		fc.add("type", "invalid", `type is "sign_in" or "activity"`)
 	}
 	if !in.At.IsZero() {
-		if in.At.After(now.Add(time.Minute)) {
-			fc.add("at", "in_future", "at cannot be in the future")
-		}
+		checkWhen(&fc, "at", in.At, now)
 		at = in.At.UTC()
 	}
 	if err := fc.err(); err != nil {
@@ -435,3 +437,10 @@ func (s *Service) redactLifecycle(caller auth.Caller, entries []LifecycleEntry) 
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// noHash refuses '#' in ids that become parts of keys.
+func noHash(fc *fieldChecker, field, v string) {
+	if strings.Contains(v, "#") {
+		fc.add(field, "invalid", field+" cannot contain '#'")
+	}
+}

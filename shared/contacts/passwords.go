@@ -207,7 +207,7 @@ func (p *Passwords) SignIn(ctx context.Context, site, email, pw, sourceIP string
 	start := now.Truncate(p.Window)
 	_, key := NormalizeEmail(email)
 	emailKey := "S#" + site + "#RL#EMAIL#" + TokenHash(key)
-	ipKey := "S#" + site + "#RL#IP#" + sourceIP
+	ipKey := "RL#IP#" + sourceIP // per address across sites
 	for _, limit := range []struct {
 		key string
 		max int
@@ -275,7 +275,8 @@ func passwordInvalid(problem string) error {
 		"too_short":     "a password has at least 8 characters",
 		"too_long":      "a password has at most 128 characters",
 		"same_as_email": "a password cannot be the email address",
-		"invalid":       "a password must be valid text",
+		"invalid":       "a password must be valid text, without control characters",
+		"blank":         "a password cannot be only spaces",
 	}[problem]
 	return apperr.Validation(apperr.FieldError{Field: "password", Code: problem, Message: msg})
 }

@@ -145,9 +145,7 @@ func (s *Service) Create(ctx context.Context, caller auth.Caller, in NewContact)
 		fc.add("source", "invalid", "source must be one of manual, import, optin")
 	}
 	if !in.AddedAt.IsZero() {
-		if in.AddedAt.After(now.Add(time.Minute)) {
-			fc.add("addedAt", "in_future", "addedAt cannot be in the future")
-		}
+		checkWhen(&fc, "addedAt", in.AddedAt, now)
 		c.AddedAt = in.AddedAt.UTC()
 	}
 	c.StartDate = c.AddedAt
@@ -448,7 +446,25 @@ func (s *Service) lifecycleEntry(typ string, at time.Time, detail map[string]str
 
 // NewID returns a new ULID: unique, and sorting by creation time.
 func NewID(at time.Time) string {
+	if at.Before(earliest) || at.After(time.UnixMilli(int64(ulid.MaxTime()))) {
+		at = time.Now() // ids only order things; a time ULID cannot hold never panics
+	}
 	return ulid.MustNew(ulid.Timestamp(at), rand.Reader).String()
+}
+
+// earliest is the earliest time the product accepts for anything that
+// happened (a join date, a purchase, a sign-in).
+var earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkWhen validates a reported time: not in the future (a minute of clock
+// skew allowed) and not before 1990.
+func checkWhen(fc *fieldChecker, field string, t, now time.Time) {
+	switch {
+	case t.After(now.Add(time.Minute)):
+		fc.add(field, "in_future", field+" cannot be in the future")
+	case t.Before(earliest):
+		fc.add(field, "out_of_range", field+" cannot be before 1990")
+	}
 }
 
 // ValidID reports whether s is shaped like an id this product issued. Other

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -92,8 +93,12 @@ func VerifyNone(pw string) bool {
 func Problem(pw, email string) string {
 	n := utf8.RuneCountInString(pw)
 	switch {
-	case !utf8.ValidString(pw):
+	case !utf8.ValidString(pw) || strings.ContainsFunc(pw, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }):
+		// Control characters, and the U+FFFD a broken surrogate decodes
+		// to, would make different inputs the same password.
 		return "invalid"
+	case strings.TrimSpace(pw) == "" && pw != "":
+		return "blank"
 	case n < MinLength:
 		return "too_short"
 	case n > MaxLength:

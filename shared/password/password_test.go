@@ -41,6 +41,9 @@ func TestProblem(t *testing.T) {
 		"Ada@Example.com":                  "same_as_email",
 		"a fine passphrase":                "",
 		"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8": "invalid",
+		"abc\x00defgh":                     "invalid",
+		"\ufffdabcdefgh":                   "invalid",
+		"        ":                         "blank",
 	}
 	for pw, want := range tests {
 		if got := Problem(pw, "ada@example.com"); got != want {

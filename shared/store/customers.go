@@ -113,6 +113,9 @@ func (s *Store) purchaseByOrder(ctx context.Context, site, orderID string) (cont
 	if err != nil {
 		return contacts.Purchase{}, false, err
 	}
+	if claim.Type == "orderTombstone" {
+		return contacts.Purchase{}, false, contacts.ErrOrderDeleted
+	}
 	if claim.ContactID == "" {
 		return contacts.Purchase{}, false, apperr.New(apperr.Conflict, "order_in_flight", "this order is being recorded; retry")
 	}
@@ -313,7 +316,7 @@ func (s *Store) Refund(ctx context.Context, site, purchaseID string, r contacts.
 	profileExpr := mustBuild(expression.NewBuilder().
 		WithUpdate(expression.Add(expression.Name(revenueAttr(p.Currency)), expression.Value(-r.Amount))).
 		WithCondition(expression.AttributeExists(expression.Name("PK"))))
-	item := refundItem{PK: pk, SK: refundSK(r.ID), Type: "refund", ID: r.ID, PurchaseID: purchaseID, ContactID: claim.ContactID,
+	item := refundItem{PK: pk, SK: refundSK(purchaseID, r.ID), Type: "refund", ID: r.ID, PurchaseID: purchaseID, ContactID: claim.ContactID,
 		Amount: r.Amount, Currency: r.Currency, Reason: r.Reason, At: formatTime(r.At)}
 	reasons, err := s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: mustMarshal(item), ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}},
@@ -327,7 +330,11 @@ func (s *Store) Refund(ctx context.Context, site, purchaseID string, r contacts.
 	})
 	switch {
 	case failed(reasons, 0):
-		return s.storedRefund(ctx, pk, r.ID)
+		stored, err := s.storedRefund(ctx, pk, refundSK(purchaseID, r.ID))
+		if err == nil && stored.Amount != r.Amount {
+			return contacts.Refund{}, contacts.ErrRefundIDReused
+		}
+		return stored, err
 	case failed(reasons, 1):
 		return contacts.Refund{}, contacts.ErrRefundTooLarge
 	case failed(reasons, 2):
@@ -338,8 +345,8 @@ func (s *Store) Refund(ctx context.Context, site, purchaseID string, r contacts.
 	return r, nil
 }
 
-func (s *Store) storedRefund(ctx context.Context, pk, refundID string) (contacts.Refund, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, refundSK(refundID)), ConsistentRead: aws.Bool(true)})
+func (s *Store) storedRefund(ctx context.Context, pk, sk string) (contacts.Refund, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil || out.Item == nil {
 		return contacts.Refund{}, apperr.Wrap(err, "read refund")
 	}
@@ -357,7 +364,7 @@ func (s *Store) SetMuted(ctx context.Context, site, id string, muted bool, now t
 		WithUpdate(expression.Set(expression.Name("muted"), expression.Value(muted)).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
 			Add(expression.Name("version"), expression.Value(1))).
-		WithCondition(expression.AttributeExists(expression.Name("PK")).And(expression.Name("kind").Equal(expression.Value(contacts.KindCustomer)))))
+		WithCondition(isCustomer().And(expression.Name("muted").NotEqual(expression.Value(muted)))))
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: key(contactPK(site, id), skProfile),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
@@ -365,10 +372,14 @@ func (s *Store) SetMuted(ctx context.Context, site, id string, muted bool, now t
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		if _, getErr := s.GetContact(ctx, site, id); getErr != nil {
+		c, getErr := s.GetContact(ctx, site, id)
+		switch {
+		case getErr != nil:
 			return contacts.Contact{}, getErr
+		case c.Kind != contacts.KindCustomer:
+			return contacts.Contact{}, contacts.ErrNotCustomer
 		}
-		return contacts.Contact{}, contacts.ErrNotCustomer
+		return c, nil // already so: nothing to change, the ETag stays
 	}
 	if err != nil {
 		return contacts.Contact{}, apperr.Wrap(err, "mute")
@@ -440,7 +451,8 @@ func (s *Store) RecordActivity(ctx context.Context, site, id string, signIn bool
 // Lifecycle pages through a contact's unexpired lifecycle, newest first,
 // optionally of one type.
 func (s *Store) Lifecycle(ctx context.Context, site, id string, q contacts.LifecycleQuery, now time.Time) (contacts.Page[contacts.LifecycleEntry], error) {
-	start, err := decodeCursor(q.Cursor, site, "lifecycle")
+	list := "lifecycle:" + q.Type // a cursor pages one type's list only
+	start, err := decodeCursor(q.Cursor, site, list)
 	if err != nil {
 		return contacts.Page[contacts.LifecycleEntry]{}, err
 	}
@@ -473,7 +485,7 @@ func (s *Store) Lifecycle(ctx context.Context, site, id string, q contacts.Lifec
 			page.Items = append(page.Items, ev.entry())
 			if len(page.Items) == q.Limit {
 				if i < len(out.Items)-1 || out.LastEvaluatedKey != nil {
-					page.Next = encodeCursor(site, "lifecycle", map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]})
+					page.Next = encodeCursor(site, list, map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]})
 				}
 				return page, nil
 			}
@@ -483,7 +495,7 @@ func (s *Store) Lifecycle(ctx context.Context, site, id string, q contacts.Lifec
 		}
 		start = out.LastEvaluatedKey
 		if round == maxListRounds-1 {
-			page.Next = encodeCursor(site, "lifecycle", start)
+			page.Next = encodeCursor(site, list, start)
 		}
 	}
 	if len(page.Items) == 0 && q.Cursor == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -93,7 +94,10 @@ func (s *Store) sweepPartition(ctx context.Context, site, pk string, keepCore bo
 					doomed = append(doomed, key(purchaseClaimPK(site, id.Value), skClaim))
 				}
 				if order, ok := item["orderId"].(*types.AttributeValueMemberS); ok && order.Value != "" {
-					doomed = append(doomed, key(orderClaimPK(site, order.Value), skClaim))
+					// The order claim becomes a tombstone naming nobody, so a
+					// retried order cannot bring the deleted person back.
+					batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: mustMarshal(orderTombstone{
+						PK: orderClaimPK(site, order.Value), SK: skClaim, Type: "orderTombstone", ExpiresAt: time.Now().Add(orderTombstoneTTL).Unix()})}})
 				}
 			}
 			if strings.HasPrefix(sk, skResetPre) {
@@ -135,3 +139,14 @@ func (s *Store) batchDelete(ctx context.Context, reqs []types.WriteRequest) erro
 	}
 	return nil
 }
+
+// orderTombstone replaces a deleted customer's order claim: it names no one
+// and expires after orderTombstoneTTL, long after any checkout retries.
+type orderTombstone struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	Type      string `dynamodbav:"type"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+const orderTombstoneTTL = 90 * 24 * time.Hour

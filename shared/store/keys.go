@@ -80,11 +80,14 @@ func orderClaimPK(site, orderID string) string { return "S#" + site + "#ORDER#" 
 // purchaseClaimPK finds a purchase's contact from the purchase id alone.
 func purchaseClaimPK(site, purchaseID string) string { return "S#" + site + "#PURCHASE#" + purchaseID }
 
-func purchaseSK(id string) string        { return skPurchase + id }
-func productSK(id string) string         { return skProduct + id }
-func offerSK(id string) string           { return skOffer + id }
-func refundSK(id string) string          { return skRefund + id }
-func revenueAttr(currency string) string { return "rev_" + currency }
+func purchaseSK(id string) string { return skPurchase + id }
+func productSK(id string) string  { return skProduct + id }
+func offerSK(id string) string    { return skOffer + id }
+
+// refundSK scopes a refund id to its purchase: the same refund id on two
+// purchases names two refunds.
+func refundSK(purchaseID, refundID string) string { return skRefund + purchaseID + "#" + refundID }
+func revenueAttr(currency string) string          { return "rev_" + currency }
 
 // sentMessagePK finds a message this product sent from its SES message id,
 // which is all an identity notification carries.
