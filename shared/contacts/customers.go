@@ -214,13 +214,7 @@ func (s *Service) RecordPurchase(ctx context.Context, caller auth.Caller, in New
 	}
 	now := s.Now().UTC()
 	var fc fieldChecker
-	display, key := NormalizeEmail(in.Email)
-	switch {
-	case display == "":
-		fc.add("email", "required", "email is required")
-	case !ValidEmail(display):
-		fc.add("email", "invalid_email", "email is not a valid address")
-	}
+	display, key := fc.email("email", in.Email)
 	in.OfferID, in.OfferTitle, in.OrderID = CleanText(in.OfferID), CleanText(in.OfferTitle), CleanText(in.OrderID)
 	products := checkOffer(&fc, in.OfferID, in.OfferTitle, in.Products)
 	if in.OrderID == "" {

@@ -100,18 +100,9 @@ func (p *Passwords) entry(typ string, at time.Time, detail map[string]string) Li
 
 // SendReset emails a customer a single-use link to choose a new password.
 func (p *Passwords) SendReset(ctx context.Context, caller auth.Caller, contactID string) error {
-	if err := caller.Authorize(auth.SendPasswordReset); err != nil {
-		return err
-	}
-	if !ValidID(contactID) {
-		return apperr.ErrContactNotFound
-	}
-	c, err := p.Store.GetContact(ctx, caller.Site, contactID)
+	c, err := p.customer(ctx, caller, auth.SendPasswordReset, contactID)
 	if err != nil {
 		return err
-	}
-	if c.Kind != KindCustomer {
-		return ErrNotCustomer
 	}
 	base, err := p.siteURL(ctx, caller.Site)
 	if err != nil {
@@ -136,18 +127,9 @@ func (p *Passwords) SendReset(ctx context.Context, caller auth.Caller, contactID
 
 // ChangePassword sets a customer's password (owner or admin) and tells them.
 func (p *Passwords) ChangePassword(ctx context.Context, caller auth.Caller, contactID, pw string) error {
-	if err := caller.Authorize(auth.ChangePasswords); err != nil {
-		return err
-	}
-	if !ValidID(contactID) {
-		return apperr.ErrContactNotFound
-	}
-	c, err := p.Store.GetContact(ctx, caller.Site, contactID)
+	c, err := p.customer(ctx, caller, auth.ChangePasswords, contactID)
 	if err != nil {
 		return err
-	}
-	if c.Kind != KindCustomer {
-		return ErrNotCustomer
 	}
 	if problem := password.Problem(pw, c.Email); problem != "" {
 		return passwordInvalid(problem)
@@ -243,6 +225,25 @@ func (p *Passwords) SignIn(ctx context.Context, site, email, pw, sourceIP string
 		return Contact{}, err
 	}
 	return p.Store.RecordActivity(ctx, site, id, true, now, &LifecycleEntry{ID: NewID(now), Type: EventSignedIn, At: now, ExpiresAt: now.Add(p.Retention)})
+}
+
+// customer reads the customer an account user acts on, if their role may
+// do action: only customers have passwords.
+func (p *Passwords) customer(ctx context.Context, caller auth.Caller, action auth.Action, contactID string) (Contact, error) {
+	if err := caller.Authorize(action); err != nil {
+		return Contact{}, err
+	}
+	if !ValidID(contactID) {
+		return Contact{}, apperr.ErrContactNotFound
+	}
+	c, err := p.Store.GetContact(ctx, caller.Site, contactID)
+	if err != nil {
+		return Contact{}, err
+	}
+	if c.Kind != KindCustomer {
+		return Contact{}, ErrNotCustomer
+	}
+	return c, nil
 }
 
 // send emails a person and remembers the message, so its bounce finds them.

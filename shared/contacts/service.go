@@ -116,13 +116,7 @@ func (s *Service) Create(ctx context.Context, caller auth.Caller, in NewContact)
 	}
 	now := s.Now().UTC()
 	var fc fieldChecker
-	display, key := NormalizeEmail(in.Email)
-	switch {
-	case display == "":
-		fc.add("email", "required", "email is required")
-	case !ValidEmail(display):
-		fc.add("email", "invalid_email", "email is not a valid address")
-	}
+	display, key := fc.email("email", in.Email)
 	c := Contact{
 		ID:       NewID(now),
 		Site:     caller.Site,
@@ -276,14 +270,7 @@ func (s *Service) update(ctx context.Context, caller auth.Caller, id string, pat
 	c.Tags = slices.Clone(old.Tags)
 	var fc fieldChecker
 	if patch.Email != nil {
-		display, key := NormalizeEmail(*patch.Email)
-		switch {
-		case display == "":
-			fc.add("email", "required", "email cannot be empty")
-		case !ValidEmail(display):
-			fc.add("email", "invalid_email", "email is not a valid address")
-		}
-		c.Email, c.EmailKey = display, key
+		c.Email, c.EmailKey = fc.email("email", *patch.Email)
 	}
 	if patch.Name != nil {
 		c.Name = CleanText(*patch.Name)

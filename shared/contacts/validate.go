@@ -128,3 +128,16 @@ func (c *fieldChecker) err() error {
 // nfc normalizes s to Unicode NFC without touching anything else (note
 // bodies keep their line breaks).
 func nfc(s string) string { return norm.NFC.String(s) }
+
+// email normalizes a required address and checks it, returning its display
+// form and its uniqueness key.
+func (c *fieldChecker) email(field, raw string) (display, key string) {
+	display, key = NormalizeEmail(raw)
+	switch {
+	case display == "":
+		c.add(field, "required", field+" is required")
+	case !ValidEmail(display):
+		c.add(field, "invalid_email", field+" is not a valid address")
+	}
+	return display, key
+}
