@@ -55,11 +55,17 @@ func MustLoad() Config {
 	if err != nil {
 		fail(err)
 	}
-	c.AWS, err = awsconfig.LoadDefaultConfig(context.Background())
+	c.AWS = mustAWS()
+	return c
+}
+
+// mustAWS loads the AWS SDK configuration once, exiting when it fails.
+func mustAWS() aws.Config {
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		fail(fmt.Errorf("aws configuration: %w", err))
 	}
-	return c
+	return cfg
 }
 
 // newLogger logs JSON to stdout. Under Lambda's JSON log format it uses

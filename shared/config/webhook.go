@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Webhook is what the SES webhook function (functions/ses-webhook) needs.
@@ -64,9 +62,6 @@ func MustLoadWebhook() Webhook {
 	if err != nil {
 		fail(err)
 	}
-	c.AWS, err = awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fail(fmt.Errorf("aws configuration: %w", err))
-	}
+	c.AWS = mustAWS()
 	return c
 }
